@@ -1,0 +1,105 @@
+/**
+ * Environment parsing shared by every process: read all settings, collect every problem,
+ * then fail once with the full list (instead of one error per restart).
+ */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+interface NumberRange {
+  min?: number;
+  max?: number;
+}
+
+export class EnvReader {
+  private readonly problems: string[] = [];
+
+  constructor(private readonly env: Record<string, string | undefined>) {}
+
+  private raw(name: string): string | undefined {
+    const value = this.env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  }
+
+  string(name: string, fallback: string): string {
+    return this.raw(name) ?? fallback;
+  }
+
+  optionalString(name: string): string | undefined {
+    return this.raw(name);
+  }
+
+  required(name: string, hint: string): string {
+    const value = this.raw(name);
+    if (value === undefined) this.problems.push(`${name} is required: ${hint}`);
+    return value ?? '';
+  }
+
+  number(name: string, fallback: number, range: NumberRange = {}): number {
+    const text = this.raw(name);
+    if (text === undefined) return fallback;
+    const value = Number(text);
+    if (!Number.isFinite(value)) {
+      this.problems.push(`${name}=${JSON.stringify(text)} is not a number`);
+      return fallback;
+    }
+    if (range.min !== undefined && value < range.min) this.problems.push(`${name}=${value} is below ${range.min}`);
+    if (range.max !== undefined && value > range.max) this.problems.push(`${name}=${value} is above ${range.max}`);
+    return value;
+  }
+
+  int(name: string, fallback: number, range: NumberRange = {}): number {
+    const value = this.number(name, fallback, range);
+    if (!Number.isInteger(value)) {
+      this.problems.push(`${name}=${value} is not a whole number`);
+      return fallback;
+    }
+    return value;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const text = this.raw(name)?.toLowerCase();
+    if (text === undefined) return fallback;
+    if (['1', 'true', 'yes', 'on'].includes(text)) return true;
+    if (['0', 'false', 'no', 'off'].includes(text)) return false;
+    this.problems.push(`${name}=${JSON.stringify(text)} is not a boolean (true/false)`);
+    return fallback;
+  }
+
+  url(name: string, fallback: string, protocols: string[] = ['http:', 'https:']): string {
+    const text = this.raw(name) ?? fallback;
+    try {
+      const parsed = new URL(text);
+      if (!protocols.includes(parsed.protocol)) {
+        this.problems.push(`${name}=${JSON.stringify(text)} must use ${protocols.join(' or ')}`);
+      }
+      return parsed.href;
+    } catch {
+      this.problems.push(`${name}=${JSON.stringify(text)} is not a valid URL`);
+      return fallback;
+    }
+  }
+
+  list(name: string, fallback: string[]): string[] {
+    const text = this.raw(name);
+    if (text === undefined) return fallback;
+    return text
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
+  }
+
+  /** Records a problem found by cross-field checks. */
+  problem(message: string): void {
+    this.problems.push(message);
+  }
+
+  /** Throws one ConfigError listing every problem, or returns the frozen config. */
+  done<T extends object>(config: T): Readonly<T> {
+    if (this.problems.length > 0) throw new ConfigError(this.problems);
+    return Object.freeze(config);
+  }
+}
