@@ -1,0 +1,36 @@
+/** `npm start`: fileserver, scheduler and executors in one terminal until Ctrl-C. */
+import { ConfigError } from '../common/config.js';
+import { createLogger } from '../common/log.js';
+import { onShutdownSignal } from '../common/shutdown.js';
+import { launchStack, StackError } from '../stack/launch-stack.js';
+import { loadStackConfig } from '../stack/stack-config.js';
+
+const log = createLogger({ proc: 'start' });
+
+try {
+  const config = loadStackConfig(process.env, 8080);
+  const stack = await launchStack(config, log);
+  onShutdownSignal(log, () => stack.stop());
+  const redisHint = stack.redisUrl === config.redisUrl ? '' : `REDIS_URL=${stack.redisUrl} `;
+  const fileserverHint = stack.fileserverUrl === 'http://127.0.0.1:8080' ? '' : `FILESERVER_URL=${stack.fileserverUrl} `;
+  console.log(
+    [
+      '',
+      `pipeline is up: fileserver ${stack.fileserverUrl}, ${config.executors} executors, redis ${stack.redisUrl}, queue "${config.queueName}"`,
+      `  add work (another terminal):  ${redisHint}${fileserverHint}npm run enqueue images.txt`,
+      `  results:                      ${config.uploadDir}  (also ${stack.fileserverUrl}/files/<name>)`,
+      `  stop:                         Ctrl-C (running tasks finish first)`,
+      '',
+    ].join('\n'),
+  );
+  const name = await stack.unexpectedExit;
+  log.error('a pipeline process died; stopping', { process: name });
+  await stack.stop();
+  process.exit(1);
+} catch (err) {
+  if (err instanceof ConfigError || err instanceof StackError) {
+    console.error(err.message);
+    process.exit(2);
+  }
+  throw err;
+}

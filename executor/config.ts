@@ -1,0 +1,74 @@
+import { availableParallelism, hostname, totalmem } from 'node:os';
+import { EnvReader } from '../common/config.js';
+import { DEFAULT_QUEUE_NAME } from '../common/queue.js';
+import type { PortRange, Resources } from '../protocol/types.js';
+import type { DownloadOptions } from './download.js';
+
+export interface ExecutorConfig {
+  redisUrl: string;
+  queueName: string;
+  executorId: string;
+  hostname: string;
+  resources: Resources;
+  uploadToken: string;
+  uploadTimeoutMs: number;
+  uploadRetries: number;
+  download: DownloadOptions;
+  maxInputPixels: number;
+  heartbeatMs: number;
+  offerTtlMs: number;
+  ackResendMs: number;
+  stageUpdateMs: number;
+  shutdownAckWaitMs: number;
+}
+
+function parsePorts(text: string, r: EnvReader): PortRange[] {
+  const ranges: PortRange[] = [];
+  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    const begin = Number(m?.[1]);
+    const end = Number(m?.[2] ?? m?.[1]);
+    if (!m || begin > end || end > 65535) r.problem(`EXECUTOR_PORTS: ${JSON.stringify(part)} is not a port or range like 31000-31099`);
+    else ranges.push({ begin, end });
+  }
+  return ranges;
+}
+
+export function loadExecutorConfig(env: Record<string, string | undefined>): Readonly<ExecutorConfig> {
+  const r = new EnvReader(env);
+  const fileserverUrl = new URL(r.url('FILESERVER_URL', 'http://127.0.0.1:8080'));
+  const defaultMemMb = Math.min(4096, Math.floor(totalmem() / 2 / 2 ** 20));
+  const config: ExecutorConfig = {
+    redisUrl: r.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+    queueName: r.string('QUEUE_NAME', DEFAULT_QUEUE_NAME),
+    executorId: r.string('EXECUTOR_ID', hostname()),
+    hostname: hostname(),
+    resources: {
+      cpus: r.number('EXECUTOR_CPUS', availableParallelism(), { min: 0.01 }),
+      memMb: r.number('EXECUTOR_MEM_MB', defaultMemMb, { min: 1 }),
+      ports: parsePorts(r.string('EXECUTOR_PORTS', ''), r),
+    },
+    uploadToken: r.required('UPLOAD_TOKEN', 'the bearer token the fileserver expects (same value as its UPLOAD_TOKEN)'),
+    uploadTimeoutMs: r.int('UPLOAD_TIMEOUT_MS', 30_000, { min: 100 }),
+    uploadRetries: r.int('UPLOAD_RETRIES', 2, { min: 0, max: 10 }),
+    download: {
+      connectTimeoutMs: r.int('DOWNLOAD_CONNECT_TIMEOUT_MS', 5_000, { min: 10 }),
+      responseTimeoutMs: r.int('DOWNLOAD_RESPONSE_TIMEOUT_MS', 10_000, { min: 10 }),
+      totalTimeoutMs: r.int('DOWNLOAD_TIMEOUT_MS', 30_000, { min: 10 }),
+      maxBytes: r.int('MAX_DOWNLOAD_BYTES', 50 * 2 ** 20, { min: 1 }),
+      maxRedirects: r.int('MAX_REDIRECTS', 5, { min: 0, max: 20 }),
+      policy: {
+        allowPrivateNetworks: r.bool('ALLOW_PRIVATE_NETWORKS', false),
+        // The fileserver's own /images/ is always a legitimate source, even on a private address.
+        allowedHosts: r.list('ALLOWED_SOURCE_HOSTS', [fileserverUrl.host]),
+      },
+    },
+    maxInputPixels: r.int('MAX_INPUT_PIXELS', 100_000_000, { min: 1 }),
+    heartbeatMs: r.int('HEARTBEAT_MS', 2_000, { min: 50 }),
+    offerTtlMs: r.int('OFFER_TTL_MS', 10_000, { min: 100 }),
+    ackResendMs: r.int('ACK_RESEND_MS', 5_000, { min: 50 }),
+    stageUpdateMs: r.int('STAGE_UPDATE_MS', 500, { min: 0 }),
+    shutdownAckWaitMs: r.int('SHUTDOWN_ACK_WAIT_MS', 10_000, { min: 0 }),
+  };
+  return r.done(config);
+}

@@ -1,0 +1,322 @@
+/**
+ * The framework scheduler: answers executors' offers with tasks drained from the BullMQ queue
+ * (or declines them), turns task statuses into job outcomes, keeps job locks alive while tasks
+ * run, and marks the tasks of silent executors LOST so their jobs are retried.
+ *
+ * Events are handed in one at a time (the inbox is sequential), so handlers never interleave.
+ */
+import { randomUUID } from 'node:crypto';
+import { describeError } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
+import { formatResources } from '../protocol/resources.js';
+import type { ExecutorEvent, Offer, SchedulerCall, TaskInfo, TaskState, TaskStatus } from '../protocol/types.js';
+import { ExecutorRegistry } from './executor-registry.js';
+import { isLostJobError, type JobQueue, type QueuedJob } from './job-queue.js';
+import { neverFits, planLaunch, tasksThatFit, type TaskDemand } from './offer-matching.js';
+import { statusToJobAction, type JobAction } from './status-to-job.js';
+import { validateJobData } from './validate-job.js';
+
+export type CallSender = (executorId: string, call: SchedulerCall) => Promise<void>;
+
+export interface SchedulerOptions {
+  uploadUrl: string;
+  task: TaskDemand;
+  maxTasksPerOffer: number;
+  refuseSeconds: number;
+  lockDurationMs: number;
+  executorTimeoutMs: number;
+  shutdownGraceMs: number;
+}
+
+interface ActiveTask {
+  info: TaskInfo;
+  job: QueuedJob;
+  token: string;
+  state: TaskState;
+  seenUuids: Set<string>;
+}
+
+export class Scheduler {
+  private readonly tasks = new Map<string, ActiveTask>();
+  private readonly registry = new ExecutorRegistry();
+  private draining = false;
+  private timers: NodeJS.Timeout[] = [];
+  private reviveScheduled = false;
+
+  constructor(
+    private readonly queue: JobQueue,
+    private readonly send: CallSender,
+    private readonly opts: SchedulerOptions,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  start(): void {
+    this.queue.onJobsWaiting(() => this.scheduleRevive());
+    this.timers.push(
+      setInterval(() => void this.extendLocks(), Math.max(500, this.opts.lockDurationMs / 3)),
+      setInterval(() => void this.checkExecutors(), Math.max(200, Math.min(1000, this.opts.executorTimeoutMs / 4))),
+    );
+  }
+
+  get activeTasks(): number {
+    return this.tasks.size;
+  }
+
+  async handleEvent(event: ExecutorEvent): Promise<void> {
+    const record = this.registry.touch(event.executorId, this.now());
+    switch (event.kind) {
+      case 'register':
+        this.registry.register(event.executorId, event.hostname, event.resources, this.now());
+        this.log.info('executor registered', {
+          executor: event.executorId,
+          host: event.hostname,
+          resources: formatResources(event.resources),
+        });
+        await this.reconcile(event.executorId, new Set(event.running));
+        if (record.total && neverFits(record.total, this.opts.task)) {
+          this.log.warn('executor can never fit a task; raise its resources or lower TASK_CPUS/TASK_MEM_MB', {
+            executor: event.executorId,
+          });
+        }
+        return;
+      case 'heartbeat':
+        return;
+      case 'offer':
+        return this.handleOffer(event.offer);
+      case 'rescind':
+        this.log.debug('offer rescinded', { executor: event.executorId, offer: event.offerId });
+        return;
+      case 'update':
+        return this.handleUpdate(event.status);
+      case 'unregister':
+        this.log.info('executor unregistered', { executor: event.executorId, reason: event.reason });
+        await this.loseTasksOf(event.executorId, 'EXECUTOR_SHUTDOWN', `executor ${event.executorId} left: ${event.reason}`);
+        this.registry.remove(event.executorId);
+        return;
+    }
+  }
+
+  private async handleOffer(offer: Offer): Promise<void> {
+    if (offer.expiresAtMs <= this.now()) {
+      this.log.debug('expired offer ignored', { offer: offer.id });
+      return;
+    }
+    if (this.draining) {
+      await this.decline(offer, this.opts.refuseSeconds);
+      return;
+    }
+    const fit = tasksThatFit(offer.resources, this.opts.task, this.opts.maxTasksPerOffer);
+    if (fit === 0) {
+      // Too small for one task: ask to hear again when more is free, not after a refuse period.
+      await this.decline(offer, 0);
+      return;
+    }
+    const taken: { job: QueuedJob; token: string }[] = [];
+    while (taken.length < fit) {
+      const token = `task-${randomUUID()}`;
+      const job = await this.queue.take(token);
+      if (!job) break;
+      const problem = validateJobData(job.data);
+      if (problem) {
+        this.log.warn('job has invalid data; failed without retry', { job: job.id, problem });
+        await this.settle(job, token, { kind: 'fail', reason: 'INVALID_TASK', message: `INVALID_TASK: ${problem}` });
+        continue;
+      }
+      taken.push({ job, token });
+    }
+    if (taken.length === 0) {
+      await this.decline(offer, this.opts.refuseSeconds);
+      this.registry.markDeclined(offer.executorId);
+      return;
+    }
+    const slices = planLaunch(offer.resources, this.opts.task, taken.length);
+    const infos: TaskInfo[] = taken.map(({ job, token }, i) => {
+      const info: TaskInfo = {
+        taskId: token,
+        name: `invert job ${job.id}`,
+        executorId: offer.executorId,
+        jobId: String(job.id),
+        sourceUrl: job.data.url,
+        upload: { url: this.opts.uploadUrl, name: job.data.output },
+        resources: slices[i] ?? { cpus: 0, memMb: 0, ports: [] },
+        attempt: job.attemptsMade + 1,
+      };
+      this.tasks.set(token, { info, job, token, state: 'TASK_STAGING', seenUuids: new Set() });
+      return info;
+    });
+    await this.send(offer.executorId, { kind: 'launch', offerId: offer.id, tasks: infos });
+    this.log.debug('launched', { executor: offer.executorId, offer: offer.id, tasks: infos.length });
+    await Promise.all(
+      infos.map((info) =>
+        this.apply(info.taskId, {
+          kind: 'progress',
+          progress: { state: 'TASK_STAGING', stage: 'none', executorId: info.executorId, taskId: info.taskId },
+        }),
+      ),
+    );
+  }
+
+  private async decline(offer: Offer, refuseSeconds: number): Promise<void> {
+    await this.send(offer.executorId, { kind: 'decline', offerId: offer.id, refuseSeconds });
+  }
+
+  private async handleUpdate(status: TaskStatus): Promise<void> {
+    const task = this.tasks.get(status.taskId);
+    const ack = async () => {
+      if (status.uuid) await this.send(status.executorId, { kind: 'acknowledge', taskId: status.taskId, uuid: status.uuid });
+    };
+    if (!task) {
+      // Already settled (a duplicate), or launched by a previous scheduler whose job BullMQ reclaimed.
+      this.log.debug('update for unknown task ignored', { task: status.taskId, state: status.state });
+      await ack();
+      return;
+    }
+    if (status.executorId !== task.info.executorId) {
+      this.log.warn('update from an executor that does not run the task ignored', {
+        task: status.taskId,
+        from: status.executorId,
+        runsOn: task.info.executorId,
+      });
+      return;
+    }
+    if (status.uuid && task.seenUuids.has(status.uuid)) {
+      await ack();
+      return;
+    }
+    if (status.uuid) task.seenUuids.add(status.uuid);
+    task.state = status.state;
+    await this.apply(status.taskId, statusToJobAction(status, task.info));
+    await ack();
+  }
+
+  /** Applies a job action for an active task; terminal actions forget the task. */
+  private async apply(taskId: string, action: JobAction): Promise<void> {
+    const task = this.tasks.get(taskId);
+    if (!task) return;
+    if (action.kind !== 'progress') this.tasks.delete(taskId);
+    await this.settle(task.job, task.token, action, task.info);
+  }
+
+  private async settle(job: QueuedJob, token: string, action: JobAction, info?: TaskInfo): Promise<void> {
+    try {
+      switch (action.kind) {
+        case 'progress':
+          await this.queue.progress(job, action.progress);
+          return;
+        case 'complete':
+          await this.queue.complete(job, token, action.result);
+          this.log.info('job completed', { job: job.id, output: action.result.name, executor: info?.executorId });
+          return;
+        case 'retry':
+          await this.queue.failRetryable(job, token, action.message);
+          this.log.warn('task failed, job will be retried if attempts remain', { job: job.id, reason: action.message });
+          return;
+        case 'fail':
+          await this.queue.failPermanent(job, token, action.message);
+          this.log.warn('job failed', { job: job.id, url: job.data?.url, reason: action.message });
+          return;
+        case 'requeue':
+          await this.queue.requeue(job, token);
+          this.log.debug('job requeued', { job: job.id, reason: action.message });
+          return;
+      }
+    } catch (err) {
+      if (isLostJobError(err)) {
+        this.log.warn('job no longer held by this scheduler; outcome dropped', { job: job.id, error: describeError(err) });
+        return;
+      }
+      throw err;
+    }
+  }
+
+  /** Tasks the scheduler thinks run on `executorId` that the executor does not report are LOST. */
+  private async reconcile(executorId: string, running: ReadonlySet<string>): Promise<void> {
+    const gone = [...this.tasks.values()].filter((t) => t.info.executorId === executorId && !running.has(t.token));
+    for (const task of gone) {
+      await this.lose(task, 'EXECUTOR_LOST', `executor ${executorId} restarted`);
+    }
+  }
+
+  private async loseTasksOf(executorId: string, reason: 'EXECUTOR_LOST' | 'EXECUTOR_SHUTDOWN', message: string) {
+    const tasks = [...this.tasks.values()].filter((t) => t.info.executorId === executorId);
+    for (const task of tasks) await this.lose(task, reason, message);
+    return tasks.length;
+  }
+
+  private async lose(task: ActiveTask, reason: 'EXECUTOR_LOST' | 'EXECUTOR_SHUTDOWN', message: string): Promise<void> {
+    const status: TaskStatus = {
+      taskId: task.token,
+      jobId: task.info.jobId,
+      executorId: task.info.executorId,
+      state: 'TASK_LOST',
+      stage: 'none',
+      reason,
+      retryable: true,
+      message,
+      timestamp: this.now() / 1000,
+    };
+    // statusToJobAction decides: a task lost to a shutdown is requeued without spending an attempt.
+    await this.apply(task.token, statusToJobAction(status, task.info));
+  }
+
+  private async checkExecutors(): Promise<void> {
+    for (const id of this.registry.silentSince(this.now(), this.opts.executorTimeoutMs)) {
+      this.registry.remove(id);
+      try {
+        const lost = await this.loseTasksOf(id, 'EXECUTOR_LOST', `executor ${id} stopped heartbeating`);
+        this.log.warn('executor stopped heartbeating', { executor: id, tasksLost: lost });
+      } catch (err) {
+        this.log.error('could not mark tasks lost', { executor: id, error: describeError(err) });
+      }
+    }
+  }
+
+  private async extendLocks(): Promise<void> {
+    const tasks = [...this.tasks.values()];
+    await Promise.all(
+      tasks.map(async (task) => {
+        try {
+          if (await this.queue.extendLock(task.job, task.token, this.opts.lockDurationMs)) return;
+          // BullMQ took the job back (stalled): stop the task so it does not race the retry.
+          this.tasks.delete(task.token);
+          this.log.warn('job lock lost; killing its task', { job: task.job.id, task: task.token });
+          await this.send(task.info.executorId, { kind: 'kill', taskId: task.token });
+        } catch (err) {
+          this.log.warn('lock extension failed', { job: task.job.id, error: describeError(err) });
+        }
+      }),
+    );
+  }
+
+  private scheduleRevive(): void {
+    if (this.reviveScheduled || this.draining) return;
+    this.reviveScheduled = true;
+    // Coalesce a burst of added jobs into one revive per executor.
+    setTimeout(() => {
+      this.reviveScheduled = false;
+      for (const id of this.registry.takeDeclined()) {
+        this.send(id, { kind: 'revive' }).catch((err) => this.log.warn('revive failed', { executor: id, error: describeError(err) }));
+      }
+    }, 50).unref();
+  }
+
+  /**
+   * Stops launching, waits up to the grace period for running tasks to report, then hands the
+   * remaining jobs back to the queue (and tells executors to kill those tasks).
+   */
+  async drain(): Promise<void> {
+    this.draining = true;
+    const deadline = this.now() + this.opts.shutdownGraceMs;
+    while (this.tasks.size > 0 && this.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    for (const task of [...this.tasks.values()]) {
+      this.tasks.delete(task.token);
+      await this.send(task.info.executorId, { kind: 'kill', taskId: task.token }).catch(() => undefined);
+      await this.settle(task.job, task.token, { kind: 'requeue', reason: 'TASK_KILLED', message: 'scheduler shutting down' }).catch(
+        (err) => this.log.warn('could not requeue job on shutdown', { job: task.job.id, error: describeError(err) }),
+      );
+    }
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+  }
+}

@@ -1,0 +1,34 @@
+import { resolve } from 'node:path';
+import { EnvReader } from '../common/config.js';
+import { DEFAULT_JOB_POLICY, DEFAULT_QUEUE_NAME, type JobPolicy } from '../common/queue.js';
+
+export interface StackConfig {
+  redisUrl: string;
+  queueName: string;
+  executors: number;
+  port: number;
+  host: string;
+  uploadDir: string;
+  imagesDir: string;
+  jobPolicy: JobPolicy;
+}
+
+/** Settings of `npm start` and `npm run batch`; `defaultPort` 0 means "any free port". */
+export function loadStackConfig(env: Record<string, string | undefined>, defaultPort: number): Readonly<StackConfig> {
+  const r = new EnvReader(env);
+  const config: StackConfig = {
+    redisUrl: r.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+    queueName: r.string('QUEUE_NAME', DEFAULT_QUEUE_NAME),
+    executors: r.int('EXECUTORS', 2, { min: 1, max: 64 }),
+    port: r.int('PORT', defaultPort, { min: 0, max: 65535 }),
+    host: r.string('HOST', '127.0.0.1'),
+    uploadDir: resolve(r.string('UPLOAD_DIR', './uploads')),
+    imagesDir: resolve(r.string('IMAGES_DIR', './images')),
+    jobPolicy: {
+      ...DEFAULT_JOB_POLICY,
+      attempts: r.int('JOB_ATTEMPTS', DEFAULT_JOB_POLICY.attempts, { min: 1, max: 100 }),
+      backoffMs: r.int('JOB_BACKOFF_MS', DEFAULT_JOB_POLICY.backoffMs, { min: 0 }),
+    },
+  };
+  return r.done(config);
+}
