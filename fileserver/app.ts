@@ -1,0 +1,201 @@
+/**
+ * HTTP surface of the fileserver: authenticated uploads staged and renamed into place, and
+ * read-only serving of uploads and demo source images.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import multer from 'multer';
+import type { Logger } from '../common/log.js';
+import type { FileserverConfig } from './config.js';
+import { safeOutputName } from './safe-name.js';
+import { isSniffedFile, NotAnImageError, removeStaleTempFiles, SniffingStorage } from './sniffing-storage.js';
+
+/** Dot-prefixed, so it is never served and no sanitised upload name can collide with it. */
+export const TEMP_DIR_NAME = '.tmp';
+const STALE_TEMP_MS = 60 * 60 * 1000;
+
+export interface UploadResponse {
+  name: string;
+  url: string;
+  bytes: number;
+  format: string;
+}
+
+export interface ErrorResponse {
+  error: { code: string; message: string };
+}
+
+class HttpError extends Error {
+  override readonly name = 'HttpError';
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export function createFileserverApp(config: Readonly<FileserverConfig>, log: Logger): express.Express {
+  const tmpDir = join(config.uploadDir, TEMP_DIR_NAME);
+  mkdirSync(tmpDir, { recursive: true });
+  removeStaleTempFiles(tmpDir, STALE_TEMP_MS).then(
+    (removed) => removed > 0 && log.info('removed stale temp files', { removed, tmpDir }),
+    (err: unknown) => log.warn('could not clean stale temp files', { tmpDir, err }),
+  );
+
+  const storage = new SniffingStorage({ tmpDir, log });
+  const parseImage = multer({
+    storage,
+    // multer's limits default to unlimited; the only big part we accept is the image
+    limits: {
+      fileSize: config.maxUploadBytes,
+      files: 1,
+      fields: 5,
+      fieldNameSize: 100,
+      fieldSize: 1024,
+      parts: 10,
+      headerPairs: 20,
+    },
+    defParamCharset: 'utf8',
+  }).single('image');
+
+  const app = express();
+  app.disable('x-powered-by');
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ ok: true });
+  });
+
+  app.post(
+    '/upload',
+    requireBearer(config.uploadToken),
+    (req, res, next) => {
+      parseImage(req, res, (err?: unknown) => {
+        // A rejected file is still being unlinked when multer gives up: reply only after that.
+        storage.settled(req).then(
+          () => next(err === undefined ? undefined : classifyUploadError(err, config.maxUploadBytes)),
+          next,
+        );
+      });
+    },
+    async (req, res) => {
+      const file = req.file;
+      if (file === undefined) {
+        throw new HttpError(400, 'MISSING_FILE', 'send the image as multipart/form-data file field "image"');
+      }
+      if (!isSniffedFile(file)) throw new Error('upload storage did not record the file');
+      let name: string;
+      try {
+        name = safeOutputName(requestedName(req.body, file.originalname), file.format, file.sha256.slice(0, 16));
+        // rename replaces an existing file atomically: a retried task overwrites, never duplicates
+        await rename(file.path, join(config.uploadDir, name));
+      } catch (err) {
+        await unlink(file.path).catch(() => undefined);
+        throw err;
+      }
+      const url = `${baseUrl(req, config)}/files/${encodeURIComponent(name)}`;
+      log.info('upload stored', { name, bytes: file.size, format: file.format });
+      const body: UploadResponse = { name, url, bytes: file.size, format: file.format };
+      res.status(201).location(url).json(body);
+    },
+  );
+
+  app.get('/files/:name', serveOneFile(config.uploadDir));
+  app.get('/images/:name', serveOneFile(config.imagesDir));
+
+  app.use((_req, _res, next) => next(new HttpError(404, 'NOT_FOUND', 'no such file or route')));
+  app.use(errorHandler(log));
+  return app;
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+/** Runs before multer so an unauthenticated client never gets a byte written to disk. */
+function requireBearer(token: string): RequestHandler {
+  // Comparing fixed-length digests keeps timingSafeEqual from leaking the token's length.
+  const expected = digest(token);
+  return (req, res, next) => {
+    const given = /^Bearer +(\S+) *$/i.exec(req.get('authorization') ?? '')?.[1];
+    if (given !== undefined && timingSafeEqual(digest(given), expected)) return next();
+    res.set('WWW-Authenticate', given === undefined ? 'Bearer realm="fileserver"' : 'Bearer realm="fileserver", error="invalid_token"');
+    next(new HttpError(401, 'UNAUTHORIZED', given === undefined ? 'missing bearer token' : 'invalid bearer token'));
+  };
+}
+
+function requestedName(body: unknown, originalName: string): string {
+  const name: unknown = typeof body === 'object' && body !== null ? (body as Record<string, unknown>).name : undefined;
+  if (name === undefined) return originalName;
+  if (typeof name !== 'string') throw new HttpError(400, 'INVALID_NAME', 'the "name" field must be sent once, as text');
+  return name.trim() === '' ? originalName : name;
+}
+
+function baseUrl(req: Request, config: Readonly<FileserverConfig>): string {
+  if (config.publicUrl !== undefined) return config.publicUrl;
+  const host = req.get('host') ?? `${req.socket.localAddress}:${req.socket.localPort}`;
+  return `${req.protocol}://${host}`;
+}
+
+function classifyUploadError(err: unknown, maxUploadBytes: number): unknown {
+  if (err instanceof NotAnImageError) return new HttpError(400, err.code, err.message, { cause: err });
+  if (err instanceof multer.MulterError) {
+    if (err.code === 'LIMIT_FILE_SIZE') {
+      return new HttpError(413, err.code, `the image is larger than ${maxUploadBytes} bytes`, { cause: err });
+    }
+    const field = err.field === undefined ? '' : ` (field "${err.field}")`;
+    return new HttpError(400, err.code, `${err.message}${field}`, { cause: err });
+  }
+  // Disk errors (ENOSPC, EACCES) are ours; anything else from busboy is a malformed body.
+  if (err instanceof Error && !('syscall' in err)) {
+    return new HttpError(400, 'BAD_MULTIPART', `malformed multipart body: ${err.message}`, { cause: err });
+  }
+  return err;
+}
+
+function isServableName(name: string): boolean {
+  return name !== '' && !name.startsWith('.') && !/[\\/\0]/.test(name);
+}
+
+/** Serves one file by name from root; traversal, dotfiles and misses are all plain 404s. */
+function serveOneFile(root: string): RequestHandler<{ name: string }> {
+  const notFound = () => new HttpError(404, 'NOT_FOUND', 'no such file');
+  return (req, res, next) => {
+    const name = req.params.name;
+    if (!isServableName(name)) return next(notFound());
+    const options = { root, dotfiles: 'deny' as const, headers: { 'X-Content-Type-Options': 'nosniff' } };
+    res.sendFile(name, options, (err?: Error) => {
+      if (err === undefined || res.headersSent) return;
+      const status = (err as { status?: unknown }).status;
+      if (typeof status === 'number' && status < 500) return next(notFound());
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR' || code === 'ENAMETOOLONG') return next(notFound());
+      next(err);
+    });
+  };
+}
+
+function errorHandler(log: Logger) {
+  return (err: unknown, req: Request, res: Response, next: NextFunction): void => {
+    // Headers already out (e.g. a client gone mid-download): let express close the socket.
+    if (res.headersSent) return next(err);
+    const status = err instanceof HttpError ? err.status : httpStatusOf(err);
+    const code = err instanceof HttpError ? err.code : status < 500 ? 'BAD_REQUEST' : 'INTERNAL';
+    const message = status < 500 && err instanceof Error ? err.message : 'internal error';
+    if (status >= 500) log.error('request failed', { method: req.method, path: req.path, err });
+    else log.info('request rejected', { method: req.method, path: req.path, status, code });
+    const body: ErrorResponse = { error: { code, message } };
+    res.status(status).json(body);
+  };
+}
+
+/** Errors from express itself (bad URL encoding, ...) carry a 4xx `status`. */
+function httpStatusOf(err: unknown): number {
+  const status = typeof err === 'object' && err !== null ? (err as { status?: unknown }).status : undefined;
+  return typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
+}

@@ -1,0 +1,55 @@
+/** Composition root of the fileserver process. */
+import type { Server } from 'node:http';
+import { ConfigError } from '../common/config.js';
+import { createLogger } from '../common/log.js';
+import { createFileserverApp } from './app.js';
+import { loadFileserverConfig, type FileserverConfig } from './config.js';
+
+const SHUTDOWN_TIMEOUT_MS = 10_000;
+
+function loadConfigOrExit(): Readonly<FileserverConfig> {
+  try {
+    return loadFileserverConfig(process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`fileserver: ${err.message}\n`);
+    process.exit(2);
+  }
+}
+
+const config = loadConfigOrExit();
+const log = createLogger({ proc: 'fileserver' });
+const app = createFileserverApp(config, log);
+
+const server: Server = app.listen(config.port, config.host, (err?: Error) => {
+  if (err) {
+    log.error('fileserver could not listen', { host: config.host, port: config.port, err });
+    process.exit(1);
+  }
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  log.info('fileserver listening', { url: `http://${host}:${port}`, uploadDir: config.uploadDir, imagesDir: config.imagesDir });
+});
+
+let stopping = false;
+function shutdown(signal: NodeJS.Signals): void {
+  if (stopping) return;
+  stopping = true;
+  log.info('fileserver stopping', { signal });
+  // close() waits for in-flight requests; a stuck upload must not hold the process forever
+  const timer = setTimeout(() => {
+    log.warn('shutdown timed out, dropping open connections', { timeoutMs: SHUTDOWN_TIMEOUT_MS });
+    server.closeAllConnections();
+  }, SHUTDOWN_TIMEOUT_MS);
+  timer.unref();
+  server.close(() => {
+    clearTimeout(timer);
+    log.info('fileserver stopped');
+    process.exit(0);
+  });
+  server.closeIdleConnections();
+}
+
+process.on('SIGINT', shutdown);
+process.on('SIGTERM', shutdown);

@@ -1,0 +1,98 @@
+/**
+ * An in-process pipeline for integration tests: the real fileserver (HTTP on a free port),
+ * the real scheduler and executors (Redis streams + BullMQ on the test Redis), each built
+ * from the same config loaders the processes use.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after } from 'node:test';
+import { Queue, QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
+import { createLogger, type Logger } from '../../common/log.js';
+import type { ImageJobData, ImageJobResult } from '../../common/queue.js';
+import { loadExecutorConfig } from '../../executor/config.js';
+import { startExecutorService, type ExecutorService } from '../../executor/executor-service.js';
+import { createFileserverApp } from '../../fileserver/app.js';
+import { loadFileserverConfig } from '../../fileserver/config.js';
+import { loadSchedulerConfig } from '../../scheduler/config.js';
+import { startSchedulerService, type SchedulerService } from '../../scheduler/scheduler-service.js';
+import { freshQueueName, testRedisUrl } from './redis.js';
+
+export interface Pipeline {
+  redisUrl: string;
+  queueName: string;
+  fileserverUrl: string;
+  uploadDir: string;
+  imagesDir: string;
+  queue: Queue<ImageJobData, ImageJobResult>;
+  events: QueueEvents;
+  redis: Redis;
+  scheduler: SchedulerService;
+  executors: ExecutorService[];
+  startExecutor(id: string, env?: Record<string, string>): Promise<ExecutorService>;
+  log: Logger;
+}
+
+export const TOKEN = 'test-token-123';
+
+export async function startPipeline(opts: { executors: number; schedulerEnv?: Record<string, string>; executorEnv?: Record<string, string> }): Promise<Pipeline> {
+  const log = createLogger({ test: true }, (process.env.TEST_LOG_LEVEL as 'debug' | undefined) ?? 'silent');
+  const redisUrl = await testRedisUrl();
+  const queueName = freshQueueName('pipeline');
+  const uploadDir = await mkdtemp(join(tmpdir(), 'pipeline-uploads-'));
+  const imagesDir = await mkdtemp(join(tmpdir(), 'pipeline-images-'));
+
+  const fsConfig = loadFileserverConfig({ UPLOAD_TOKEN: TOKEN, UPLOAD_DIR: uploadDir, IMAGES_DIR: imagesDir, PORT: '0' });
+  const server: Server = await new Promise((resolve) => {
+    const s = createFileserverApp(fsConfig, log).listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const address = server.address();
+  const fileserverUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+
+  const common = { REDIS_URL: redisUrl, QUEUE_NAME: queueName, FILESERVER_URL: fileserverUrl };
+  const scheduler = startSchedulerService(
+    loadSchedulerConfig({ ...common, EXECUTOR_TIMEOUT_MS: '1500', REFUSE_SECONDS: '1', SHUTDOWN_GRACE_MS: '2000', ...opts.schedulerEnv }),
+    log.child({ proc: 'scheduler' }),
+  );
+  const executors: ExecutorService[] = [];
+  const startExecutor = async (id: string, env: Record<string, string> = {}) => {
+    const config = loadExecutorConfig({
+      ...common,
+      EXECUTOR_ID: id,
+      EXECUTOR_CPUS: '1',
+      EXECUTOR_MEM_MB: '1024',
+      UPLOAD_TOKEN: TOKEN,
+      ALLOW_PRIVATE_NETWORKS: 'true',
+      HEARTBEAT_MS: '200',
+      ACK_RESEND_MS: '1000',
+      SHUTDOWN_ACK_WAIT_MS: '2000',
+      ...opts.executorEnv,
+      ...env,
+    });
+    const service = await startExecutorService(config, log.child({ proc: id }));
+    executors.push(service);
+    return service;
+  };
+  for (let i = 1; i <= opts.executors; i++) await startExecutor(`exec-${i}`);
+
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const queue = new Queue<ImageJobData, ImageJobResult>(queueName, { connection: redis });
+  const events = new QueueEvents(queueName, { connection: new Redis(redisUrl, { maxRetriesPerRequest: null }) });
+  await events.waitUntilReady();
+
+  after(async () => {
+    await Promise.all(executors.map((e) => e.close()));
+    await scheduler.close();
+    await events.close();
+    await queue.close();
+    redis.disconnect();
+    await new Promise((r) => server.close(r));
+    server.closeAllConnections?.();
+    await rm(uploadDir, { recursive: true, force: true });
+    await rm(imagesDir, { recursive: true, force: true });
+  });
+
+  return { redisUrl, queueName, fileserverUrl, uploadDir, imagesDir, queue, events, redis, scheduler, executors, startExecutor, log };
+}
