@@ -7,7 +7,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after } from 'node:test';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createLogger, type Logger } from '../../common/log.js';
@@ -33,6 +32,8 @@ export interface Pipeline {
   executors: ExecutorService[];
   startExecutor(id: string, env?: Record<string, string>): Promise<ExecutorService>;
   log: Logger;
+  /** Call from the suite's after(): hooks registered inside before() run too early. */
+  stop(): Promise<void>;
 }
 
 export const TOKEN = 'test-token-123';
@@ -79,20 +80,22 @@ export async function startPipeline(opts: { executors: number; schedulerEnv?: Re
 
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const queue = new Queue<ImageJobData, ImageJobResult>(queueName, { connection: redis });
-  const events = new QueueEvents(queueName, { connection: new Redis(redisUrl, { maxRetriesPerRequest: null }) });
+  const eventsRedis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const events = new QueueEvents(queueName, { connection: eventsRedis });
   await events.waitUntilReady();
 
-  after(async () => {
+  const stop = async () => {
     await Promise.all(executors.map((e) => e.close()));
     await scheduler.close();
     await events.close();
     await queue.close();
     redis.disconnect();
+    eventsRedis.disconnect();
     await new Promise((r) => server.close(r));
     server.closeAllConnections?.();
     await rm(uploadDir, { recursive: true, force: true });
     await rm(imagesDir, { recursive: true, force: true });
-  });
+  };
 
-  return { redisUrl, queueName, fileserverUrl, uploadDir, imagesDir, queue, events, redis, scheduler, executors, startExecutor, log };
+  return { redisUrl, queueName, fileserverUrl, uploadDir, imagesDir, queue, events, redis, scheduler, executors, startExecutor, log, stop };
 }

@@ -8,13 +8,15 @@ import { startPrivateRedis, redisServerOnPath, type PrivateRedis } from '../../s
 
 let started: Promise<PrivateRedis | { url: string; stop(): Promise<void> }> | undefined;
 
+// Registered at import time, on the file's root test, so it runs after every suite's own cleanup.
+after(async () => (await started)?.stop());
+
 export async function testRedisUrl(): Promise<string> {
   if (!started) {
     const fromEnv = process.env.REDIS_URL;
     if (fromEnv) started = Promise.resolve({ url: fromEnv, stop: async () => undefined });
     else if (redisServerOnPath()) started = startPrivateRedis();
     else throw new Error('tests need Redis: set REDIS_URL or install redis-server');
-    after(async () => (await started)?.stop());
   }
   return (await started).url;
 }

@@ -1,0 +1,189 @@
+/**
+ * Fetches a source image into memory with hard limits: got has no timeout and no size cap by
+ * default, and an untrusted URL must not reach private addresses, directly or by redirect.
+ */
+import { lookup as dnsLookup } from 'node:dns';
+import http from 'node:http';
+import https from 'node:https';
+import type { LookupFunction } from 'node:net';
+import got from 'got';
+import { PipelineError, type ErrorCode } from '../common/errors.js';
+import { checkSourceUrl, isBlockedAddress, needsAddressCheck, type UrlPolicy } from './url-policy.js';
+
+export interface DownloadOptions {
+  connectTimeoutMs: number;
+  /** Time to the first response byte once the request is sent. */
+  responseTimeoutMs: number;
+  /** Whole request including redirects and the body. */
+  totalTimeoutMs: number;
+  maxBytes: number;
+  maxRedirects: number;
+  policy: UrlPolicy;
+}
+
+export type Downloader = (url: string, signal?: AbortSignal) => Promise<Buffer>;
+
+const USER_AGENT = 'offer-invert-executor/0.1';
+
+/** Node errno codes that mean "could not talk to the source" (retrying may help). */
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'ERR_HTTP_CONTENT_LENGTH_MISMATCH',
+]);
+
+/**
+ * A dns lookup that refuses private/local answers. Refusing when ANY answer is blocked (rather
+ * than filtering) keeps a host that mixes public and private records from ever reaching the
+ * private one. Node's net calls this with `all: true` (autoSelectFamily) or for one address.
+ */
+export const guardedLookup: LookupFunction = (hostname, options, callback) => {
+  dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+    if (err) return callback(err, options.all === true ? [] : '');
+    const blocked = addresses.find((a) => isBlockedAddress(a.address));
+    const first = addresses[0];
+    if (blocked !== undefined || first === undefined) {
+      const reason = first === undefined ? 'resolved to no address' : `resolves to the private or local address ${blocked?.address}`;
+      return callback(new PipelineError('URL_FORBIDDEN', `${hostname} ${reason}`), options.all === true ? [] : '');
+    }
+    if (options.all === true) return callback(null, addresses);
+    callback(null, first.address, first.family);
+  });
+};
+
+interface ErrorShape {
+  name?: unknown;
+  code?: unknown;
+  message?: unknown;
+  cause?: unknown;
+  response?: { statusCode?: unknown; statusMessage?: unknown };
+}
+
+function findPipelineError(err: unknown): PipelineError | undefined {
+  // got wraps errors thrown by hooks and the dns lookup in a RequestError with them as cause.
+  for (let e = err, depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
+    if (e instanceof PipelineError) return e;
+    e = (e as ErrorShape).cause;
+  }
+  return undefined;
+}
+
+function statusCode(code: number): ErrorCode {
+  if (code === 404 || code === 410) return 'DOWNLOAD_NOT_FOUND';
+  if (code === 408 || code === 429 || code >= 500) return 'DOWNLOAD_HTTP_5XX';
+  return 'DOWNLOAD_HTTP_4XX';
+}
+
+export interface DownloadFailure {
+  /** The caller's signal was aborted: the task is being killed, whatever got reports. */
+  aborted?: boolean;
+  /** Set when the byte cap cancelled the request; describes what exceeded it. */
+  tooLarge?: string;
+}
+
+/** Maps whatever got threw into a PipelineError with a stable code; pure, so unit-testable. */
+export function downloadError(err: unknown, url: string, failure: DownloadFailure = {}): PipelineError {
+  if (failure.aborted === true) return new PipelineError('TASK_KILLED', `download of ${url} was aborted`, { cause: err });
+  if (failure.tooLarge !== undefined) {
+    return new PipelineError('DOWNLOAD_TOO_LARGE', `${url}: ${failure.tooLarge}`, { cause: err });
+  }
+  const known = findPipelineError(err);
+  if (known !== undefined) return known;
+
+  const e = (typeof err === 'object' && err !== null ? err : {}) as ErrorShape;
+  const message = typeof e.message === 'string' ? e.message : String(err);
+  const status = e.response?.statusCode;
+  if (e.name === 'HTTPError' && typeof status === 'number') {
+    const text = typeof e.response?.statusMessage === 'string' ? ` ${e.response.statusMessage}` : '';
+    return new PipelineError(statusCode(status), `GET ${url} answered ${status}${text}`, { cause: err });
+  }
+  if (e.name === 'TimeoutError' || e.code === 'ETIMEDOUT') {
+    return new PipelineError('DOWNLOAD_TIMEOUT', `GET ${url} timed out: ${message}`, { cause: err });
+  }
+  if (e.name === 'AbortError') return new PipelineError('TASK_KILLED', `download of ${url} was aborted`, { cause: err });
+  if (e.code === 'ERR_UNSUPPORTED_PROTOCOL') {
+    // Only reachable through a redirect: got rejects it before our beforeRedirect hook runs.
+    return new PipelineError('URL_INVALID', `GET ${url} redirected to a non-http(s) URL: ${message}`, { cause: err });
+  }
+  if (e.code === 'ERR_TOO_MANY_REDIRECTS') {
+    // A redirect loop will not fix itself on retry.
+    return new PipelineError('DOWNLOAD_HTTP_4XX', `GET ${url}: ${message}`, { cause: err });
+  }
+  if ((typeof e.code === 'string' && CONNECTION_CODES.has(e.code)) || /socket hang up/i.test(message)) {
+    return new PipelineError('DOWNLOAD_CONNECTION', `GET ${url} failed: ${message}`, { cause: err });
+  }
+  if (e.name === 'RequestError' || e.name === 'ReadError') {
+    return new PipelineError('DOWNLOAD_CONNECTION', `GET ${url} failed: ${message}`, { cause: err });
+  }
+  return new PipelineError('INTERNAL', `GET ${url} failed unexpectedly: ${message}`, { cause: err });
+}
+
+// A function, not an inline check, so TypeScript does not narrow `aborted` across the await.
+function isAborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
+}
+
+export function createDownloader(opts: DownloadOptions): Downloader {
+  // One keep-alive pool per downloader: reusing connections to the same source host saves a
+  // TCP (and TLS) handshake per image, which dominates small downloads.
+  const agent = {
+    http: new http.Agent({ keepAlive: true }),
+    https: new https.Agent({ keepAlive: true }),
+  };
+  const lookupFor = (url: URL): LookupFunction | undefined =>
+    needsAddressCheck(url, opts.policy) ? guardedLookup : undefined;
+
+  return async (raw, signal) => {
+    const url = checkSourceUrl(raw, opts.policy);
+    if (isAborted(signal)) throw downloadError(signal?.reason, url.href, { aborted: true });
+
+    let tooLarge: string | undefined;
+    const request = got(url, {
+      agent,
+      signal,
+      responseType: 'buffer',
+      resolveBodyOnly: true,
+      decompress: false,
+      headers: { 'accept-encoding': 'identity', accept: 'image/*,*/*;q=0.5', 'user-agent': USER_AGENT },
+      timeout: {
+        lookup: opts.connectTimeoutMs,
+        connect: opts.connectTimeoutMs,
+        secureConnect: opts.connectTimeoutMs,
+        response: opts.responseTimeoutMs,
+        request: opts.totalTimeoutMs,
+      },
+      retry: { limit: 0 }, // retries happen at the job level, with backoff and a fresh executor
+      followRedirect: true,
+      maxRedirects: opts.maxRedirects,
+      dnsLookup: lookupFor(url),
+      hooks: {
+        beforeRedirect: [
+          (options) => {
+            const next = checkSourceUrl(String(options.url), opts.policy);
+            options.dnsLookup = lookupFor(next);
+          },
+        ],
+      },
+    });
+    // The first progress event carries content-length as `total`, before any body arrives.
+    request.on('downloadProgress', (progress) => {
+      if (tooLarge !== undefined) return;
+      if (progress.total !== undefined && progress.total > opts.maxBytes) {
+        tooLarge = `content-length ${progress.total} exceeds the limit of ${opts.maxBytes} bytes`;
+      } else if (progress.transferred > opts.maxBytes) {
+        tooLarge = `body exceeds the limit of ${opts.maxBytes} bytes`;
+      }
+      if (tooLarge !== undefined) request.cancel();
+    });
+    try {
+      return await request;
+    } catch (err) {
+      throw downloadError(err, url.href, { aborted: isAborted(signal), tooLarge });
+    }
+  };
+}

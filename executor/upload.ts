@@ -1,0 +1,154 @@
+/**
+ * Sends an inverted image to the fileserver as multipart/form-data. Retrying a POST is safe
+ * here: the output name is deterministic, so a repeated upload overwrites the same file.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import got from 'got';
+import { PipelineError } from '../common/errors.js';
+import { EXTENSION, MIME_TYPE, type ImageFormat } from '../common/image-format.js';
+
+export interface UploaderOptions {
+  /** Bearer token the fileserver checks before it reads the body. */
+  token: string;
+  /** Per attempt, the whole request. */
+  timeoutMs: number;
+  /** Extra attempts after the first, for 5xx, 408/429, timeouts and connection errors. */
+  retries: number;
+  /** First retry delay, doubled for each further retry (capped at 10 s); default 500. */
+  retryDelayMs?: number;
+}
+
+export interface UploadedFile {
+  name: string;
+  url: string;
+  bytes: number;
+}
+
+export type Uploader = (
+  /** url: the fileserver's upload endpoint; name: the output file name without extension. */
+  target: { url: string; name: string },
+  image: { data: Buffer; format: ImageFormat },
+  signal?: AbortSignal,
+) => Promise<UploadedFile>;
+
+const MAX_RETRY_DELAY_MS = 10_000;
+// got's default list minus 413: a too-large upload stays too large.
+const RETRY_STATUS_CODES = [408, 429, 500, 502, 503, 504, 521, 522, 524];
+const RETRY_ERROR_CODES = ['ETIMEDOUT', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ENOTFOUND', 'ENETUNREACH', 'EAI_AGAIN', 'EHOSTUNREACH'];
+
+interface ErrorShape {
+  name?: unknown;
+  code?: unknown;
+  message?: unknown;
+  response?: { statusCode?: unknown; body?: unknown };
+}
+
+/** The server's own explanation from an error body such as `{ "error": "..." }` or `{ "error": { "message": "..." } }`. */
+export function serverMessage(body: unknown): string | undefined {
+  let value = body;
+  const raw = Buffer.isBuffer(body) ? body.toString('utf8') : body;
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw) as unknown;
+    } catch {
+      const text = raw.trim().slice(0, 200);
+      return text === '' ? undefined : text;
+    }
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { error, message } = value as { error?: unknown; message?: unknown };
+  if (typeof error === 'string') return error;
+  if (typeof error === 'object' && error !== null) {
+    const nested = (error as { message?: unknown }).message;
+    if (typeof nested === 'string') return nested;
+  }
+  return typeof message === 'string' ? message : undefined;
+}
+
+/** Maps whatever got threw into a PipelineError; pure, so unit-testable. */
+export function uploadError(err: unknown, url: string, aborted = false): PipelineError {
+  if (err instanceof PipelineError) return err;
+  if (aborted) return new PipelineError('TASK_KILLED', `upload to ${url} was aborted`, { cause: err });
+  const e = (typeof err === 'object' && err !== null ? err : {}) as ErrorShape;
+  const message = typeof e.message === 'string' ? e.message : String(err);
+  const status = e.response?.statusCode;
+  if (e.name === 'HTTPError' && typeof status === 'number') {
+    const said = serverMessage(e.response?.body);
+    const text = `POST ${url} answered ${status}${said === undefined ? '' : `: ${said}`}`;
+    const rejected = status >= 400 && status < 500 && status !== 408 && status !== 429;
+    return new PipelineError(rejected ? 'UPLOAD_REJECTED' : 'UPLOAD_FAILED', text, { cause: err });
+  }
+  if (e.name === 'AbortError') return new PipelineError('TASK_KILLED', `upload to ${url} was aborted`, { cause: err });
+  return new PipelineError('UPLOAD_FAILED', `POST ${url} failed: ${message}`, { cause: err });
+}
+
+function parseUploaded(body: unknown, url: string): UploadedFile {
+  const b = (typeof body === 'object' && body !== null ? body : {}) as Partial<Record<keyof UploadedFile, unknown>>;
+  if (typeof b.name !== 'string' || typeof b.url !== 'string' || typeof b.bytes !== 'number') {
+    throw new PipelineError('UPLOAD_FAILED', `POST ${url} answered an unexpected body: ${JSON.stringify(body)?.slice(0, 200)}`);
+  }
+  return { name: b.name, url: b.url, bytes: b.bytes };
+}
+
+/**
+ * The multipart body as one Buffer. got turns a FormData body into a one-shot generator, so a
+ * retry would resend an empty body under the old content-length and hang until the timeout.
+ */
+export async function multipart(
+  name: string,
+  image: { data: Buffer; format: ImageFormat },
+): Promise<{ body: Buffer; contentType: string }> {
+  // The fileserver names the file from `name`, so that field must precede the file part.
+  const form = new FormData();
+  form.append('name', name);
+  form.append('image', new Blob([image.data], { type: MIME_TYPE[image.format] }), `${name}.${EXTENSION[image.format]}`);
+  const encoded = new Response(form); // the platform's own multipart encoder, boundary included
+  const contentType = encoded.headers.get('content-type');
+  if (contentType === null) throw new Error('multipart encoding produced no content-type');
+  return { body: Buffer.from(await encoded.arrayBuffer()), contentType };
+}
+
+// A function, not an inline check, so TypeScript does not narrow `aborted` across the await.
+function isAborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
+}
+
+export function createUploader(opts: UploaderOptions): Uploader {
+  const agent = {
+    http: new http.Agent({ keepAlive: true }),
+    https: new https.Agent({ keepAlive: true }),
+  };
+  const baseDelayMs = opts.retryDelayMs ?? 500;
+
+  return async (target, image, signal) => {
+    if (isAborted(signal)) throw uploadError(signal?.reason, target.url, true);
+    const { body: payload, contentType } = await multipart(target.name, image);
+    try {
+      const reply = await got.post(target.url, {
+        agent,
+        signal,
+        body: payload,
+        headers: {
+          authorization: `Bearer ${opts.token}`,
+          'content-type': contentType,
+          'user-agent': 'offer-invert-executor/0.1',
+        },
+        responseType: 'json',
+        resolveBodyOnly: true,
+        timeout: { request: opts.timeoutMs },
+        retry: {
+          limit: opts.retries,
+          methods: ['POST'], // got skips POST by default
+          statusCodes: RETRY_STATUS_CODES,
+          errorCodes: RETRY_ERROR_CODES,
+          calculateDelay: ({ computedValue, attemptCount, retryAfter }) =>
+            computedValue === 0 ? 0 : (retryAfter ?? Math.min(baseDelayMs * 2 ** (attemptCount - 1), MAX_RETRY_DELAY_MS)),
+        },
+      });
+      return parseUploaded(reply, target.url);
+    } catch (err) {
+      throw uploadError(err, target.url, isAborted(signal));
+    }
+  };
+}

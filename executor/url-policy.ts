@@ -1,0 +1,115 @@
+/**
+ * Which source URLs an executor may fetch. Image URLs come from users, so without this an
+ * executor is an open proxy into its own network (SSRF: cloud metadata, Redis, admin ports).
+ * Pure: literal addresses are checked here, hostnames are checked after DNS by the downloader.
+ */
+import { BlockList, isIP } from 'node:net';
+import { PipelineError } from '../common/errors.js';
+
+export interface UrlPolicy {
+  /** true only for trusted setups (local demos); disables every address check. */
+  allowPrivateNetworks: boolean;
+  /** "host:port" entries that bypass the private-address check, e.g. the local fileserver; without a port, the scheme's default. */
+  allowedHosts: string[];
+}
+
+const BLOCKED_V4: ReadonlyArray<readonly [string, number]> = [
+  ['0.0.0.0', 8], // "this network"; 0.0.0.0 reaches localhost on Linux
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10], // CGNAT
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16], // link-local, incl. cloud metadata 169.254.169.254
+  ['172.16.0.0', 12],
+  ['192.168.0.0', 16],
+  ['224.0.0.0', 4], // multicast
+  ['240.0.0.0', 4], // reserved, incl. broadcast
+];
+
+const BLOCKED_V6: ReadonlyArray<readonly [string, number]> = [
+  ['::', 128], // unspecified
+  ['::1', 128],
+  ['fc00::', 7], // unique local
+  ['fe80::', 10], // link-local
+  ['ff00::', 8], // multicast
+];
+
+// BlockList also matches IPv4-mapped IPv6 (::ffff:a.b.c.d) against the IPv4 rules.
+const blockList = new BlockList();
+for (const [net, prefix] of BLOCKED_V4) blockList.addSubnet(net, prefix, 'ipv4');
+for (const [net, prefix] of BLOCKED_V6) blockList.addSubnet(net, prefix, 'ipv6');
+
+/** True for loopback/private/link-local/CGNAT/multicast/reserved addresses, and for anything that is not an IP (fail closed). */
+export function isBlockedAddress(ip: string): boolean {
+  const address = stripBrackets(ip).replace(/%.*$/, ''); // drop an IPv6 zone id (fe80::1%eth0)
+  const family = isIP(address);
+  if (family === 0) return true;
+  return blockList.check(address, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+/** Literal IP of a URL hostname ("[::1]" -> "::1"), or undefined for a DNS name. */
+export function literalAddress(hostname: string): string | undefined {
+  const bare = stripBrackets(hostname);
+  return isIP(bare) === 0 ? undefined : bare;
+}
+
+function stripBrackets(host: string): string {
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+}
+
+/** "host", "host:port", "[v6]" or "[v6]:port"; no port means the default port of the URL's scheme. */
+function parseEntry(entry: string): { hostname: string; port: string | undefined } | undefined {
+  const text = entry.trim();
+  const explicit = /:(\d+)$/.exec(text);
+  try {
+    // Parsed as an http URL for the same normalisation as the source URL; the port is read from the text
+    // because the parser would erase an explicit ":80".
+    const url = new URL(`http://${explicit === null ? text : text.slice(0, explicit.index)}`);
+    return { hostname: url.hostname, port: explicit?.[1] };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the URL's host and port match an allowedHosts entry (names compared WHATWG-normalised). */
+export function isAllowedHost(url: URL, policy: UrlPolicy): boolean {
+  // url.port is "" exactly when the URL uses its scheme's default port.
+  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+  return policy.allowedHosts.some((raw) => {
+    const entry = parseEntry(raw);
+    if (entry === undefined || entry.hostname !== url.hostname) return false;
+    return entry.port === undefined ? url.port === '' : entry.port === port;
+  });
+}
+
+/** Whether fetches to this URL need their DNS answers checked (see the downloader's lookup). */
+export function needsAddressCheck(url: URL, policy: UrlPolicy): boolean {
+  return !policy.allowPrivateNetworks && !isAllowedHost(url, policy);
+}
+
+/**
+ * Parses and checks a source URL before any connection is made. Redirect targets go through
+ * here again, so a public host cannot bounce the executor to a private one.
+ */
+export function checkSourceUrl(raw: string, policy: UrlPolicy): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch (err) {
+    throw new PipelineError('URL_INVALID', `not a valid URL: ${JSON.stringify(raw.slice(0, 200))}`, { cause: err });
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new PipelineError('URL_INVALID', `only http and https URLs can be fetched, got ${url.protocol}`);
+  }
+  // Credentials would be sent to the source and end up in logs and job data.
+  if (url.username !== '' || url.password !== '') {
+    throw new PipelineError('URL_INVALID', `URLs with credentials are not accepted: ${url.protocol}//${url.host}${url.pathname}`);
+  }
+  const address = literalAddress(url.hostname);
+  if (address !== undefined && isBlockedAddress(address) && needsAddressCheck(url, policy)) {
+    throw new PipelineError(
+      'URL_FORBIDDEN',
+      `${url.href} points at the private or local address ${address}; list "${url.host}" in the allowed hosts if this is intended`,
+    );
+  }
+  return url;
+}

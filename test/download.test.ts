@@ -1,0 +1,240 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { PipelineError, type ErrorCode } from '../common/errors.js';
+import { createDownloader, downloadError, guardedLookup, type DownloadOptions } from '../executor/download.js';
+
+const BODY = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7) % 256));
+
+let server: Server;
+let base: string;
+let port: number;
+let connections = 0;
+const seen: { url: string; headers: IncomingMessage['headers'] }[] = [];
+
+function route(req: IncomingMessage, res: ServerResponse): void {
+  const url = new URL(req.url ?? '/', 'http://x');
+  seen.push({ url: url.pathname, headers: req.headers });
+  switch (url.pathname) {
+    case '/image.bin':
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': BODY.length });
+      return void res.end(BODY);
+    case '/status': {
+      const code = Number(url.searchParams.get('code'));
+      res.writeHead(code, { 'content-type': 'text/plain' });
+      return void res.end(`status ${code}`);
+    }
+    case '/declared-large':
+      // Claims 2000 bytes but sends them only slowly: the client must give up on the header alone.
+      res.writeHead(200, { 'content-length': 2000 });
+      return void res.write(Buffer.alloc(10));
+    case '/endless': {
+      // Chunked, no content-length: only the byte count while streaming can stop this.
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      const timer = setInterval(() => res.write(Buffer.alloc(256)), 2);
+      res.on('close', () => clearInterval(timer));
+      return;
+    }
+    case '/hang':
+      return; // never answers
+    case '/redirect':
+      res.writeHead(302, { location: url.searchParams.get('to') ?? '/image.bin' });
+      return void res.end();
+    case '/loop':
+      res.writeHead(302, { location: '/loop' });
+      return void res.end();
+    default:
+      res.writeHead(404);
+      res.end();
+  }
+}
+
+before(async () => {
+  server = createServer(route);
+  server.on('connection', () => connections++);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  port = (server.address() as AddressInfo).port;
+  base = `http://127.0.0.1:${port}`;
+});
+
+after(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+function options(overrides: Partial<DownloadOptions> = {}): DownloadOptions {
+  return {
+    connectTimeoutMs: 2000,
+    responseTimeoutMs: 5000,
+    totalTimeoutMs: 10_000,
+    maxBytes: 1_000_000,
+    maxRedirects: 3,
+    // The test server is on loopback, so it must be listed like the real fileserver is.
+    policy: { allowPrivateNetworks: false, allowedHosts: [`127.0.0.1:${port}`] },
+    ...overrides,
+  };
+}
+
+async function rejectsWith(promise: Promise<unknown>, code: ErrorCode, retryable?: boolean): Promise<PipelineError> {
+  let caught: PipelineError | undefined;
+  await assert.rejects(promise, (err: unknown) => {
+    assert.ok(err instanceof PipelineError, `expected a PipelineError, got ${String(err)}`);
+    assert.equal(err.code, code, err.message);
+    if (retryable !== undefined) assert.equal(err.retryable, retryable);
+    caught = err;
+    return true;
+  });
+  return caught as PipelineError;
+}
+
+test('200: returns the body bytes, asks for identity encoding', async () => {
+  const download = createDownloader(options());
+  const body = await download(`${base}/image.bin`);
+  assert.ok(body.equals(BODY));
+  const request = seen.findLast((s) => s.url === '/image.bin');
+  assert.equal(request?.headers['accept-encoding'], 'identity');
+});
+
+test('keep-alive: consecutive downloads reuse one connection', async () => {
+  const download = createDownloader(options());
+  const before = connections;
+  for (let i = 0; i < 3; i++) await download(`${base}/image.bin`);
+  assert.equal(connections - before, 1);
+});
+
+test('404 and 410 -> DOWNLOAD_NOT_FOUND, not retryable', async () => {
+  const download = createDownloader(options());
+  const err = await rejectsWith(download(`${base}/status?code=404`), 'DOWNLOAD_NOT_FOUND', false);
+  assert.match(err.message, /404/);
+  assert.match(err.message, new RegExp(`127\\.0\\.0\\.1:${port}/status`));
+  assert.ok(err.cause !== undefined);
+  await rejectsWith(download(`${base}/status?code=410`), 'DOWNLOAD_NOT_FOUND', false);
+});
+
+test('503, 429 -> DOWNLOAD_HTTP_5XX retryable; 403 -> DOWNLOAD_HTTP_4XX not retryable', async () => {
+  const download = createDownloader(options());
+  await rejectsWith(download(`${base}/status?code=503`), 'DOWNLOAD_HTTP_5XX', true);
+  await rejectsWith(download(`${base}/status?code=429`), 'DOWNLOAD_HTTP_5XX', true);
+  await rejectsWith(download(`${base}/status?code=403`), 'DOWNLOAD_HTTP_4XX', false);
+});
+
+test('content-length over maxBytes -> DOWNLOAD_TOO_LARGE before the body arrives', async () => {
+  const download = createDownloader(options({ maxBytes: 1000 }));
+  const err = await rejectsWith(download(`${base}/declared-large`), 'DOWNLOAD_TOO_LARGE', false);
+  assert.match(err.message, /content-length 2000/);
+});
+
+test('chunked body over maxBytes without content-length -> DOWNLOAD_TOO_LARGE while streaming', async () => {
+  const download = createDownloader(options({ maxBytes: 50_000 }));
+  const err = await rejectsWith(download(`${base}/endless`), 'DOWNLOAD_TOO_LARGE', false);
+  assert.match(err.message, /50000 bytes/);
+});
+
+test('a server that never answers -> DOWNLOAD_TIMEOUT', async () => {
+  const download = createDownloader(options({ responseTimeoutMs: 100, totalTimeoutMs: 300 }));
+  await rejectsWith(download(`${base}/hang`), 'DOWNLOAD_TIMEOUT', true);
+});
+
+test('refused port -> DOWNLOAD_CONNECTION', async () => {
+  const closed = createServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  const deadPort = (closed.address() as AddressInfo).port;
+  await new Promise((resolve) => closed.close(resolve));
+  const download = createDownloader(options({ policy: { allowPrivateNetworks: true, allowedHosts: [] } }));
+  await rejectsWith(download(`http://127.0.0.1:${deadPort}/x.png`), 'DOWNLOAD_CONNECTION', true);
+});
+
+test('loopback source not in allowedHosts -> URL_FORBIDDEN, nothing is requested', async () => {
+  const download = createDownloader(options({ policy: { allowPrivateNetworks: false, allowedHosts: [] } }));
+  const count = seen.length;
+  await rejectsWith(download(`${base}/image.bin`), 'URL_FORBIDDEN', false);
+  // A name that resolves to loopback is caught by the DNS check instead.
+  await rejectsWith(download(`http://localhost:${port}/image.bin`), 'URL_FORBIDDEN', false);
+  assert.equal(seen.length, count);
+});
+
+test('allowPrivateNetworks lets loopback through', async () => {
+  const download = createDownloader(options({ policy: { allowPrivateNetworks: true, allowedHosts: [] } }));
+  assert.ok((await download(`http://localhost:${port}/image.bin`)).equals(BODY));
+});
+
+test('redirects: followed within the policy, refused to a forbidden target', async () => {
+  const download = createDownloader(options());
+  assert.ok((await download(`${base}/redirect?to=/image.bin`)).equals(BODY));
+  const count = seen.length;
+  // Same server, but reached by a literal other loopback address or by a name: both forbidden.
+  await rejectsWith(download(`${base}/redirect?to=http://127.0.0.2:${port}/image.bin`), 'URL_FORBIDDEN', false);
+  await rejectsWith(download(`${base}/redirect?to=http://localhost:${port}/image.bin`), 'URL_FORBIDDEN', false);
+  await rejectsWith(download(`${base}/redirect?to=file:///etc/passwd`), 'URL_INVALID', false);
+  assert.deepEqual(seen.slice(count).map((s) => s.url), ['/redirect', '/redirect', '/redirect']);
+});
+
+test('a redirect loop stops at maxRedirects, not retryable', async () => {
+  const download = createDownloader(options({ maxRedirects: 2 }));
+  const count = seen.length;
+  await rejectsWith(download(`${base}/loop`), 'DOWNLOAD_HTTP_4XX', false);
+  assert.equal(seen.length - count, 3);
+});
+
+test('abort via signal -> TASK_KILLED, before or during the request', async () => {
+  const download = createDownloader(options());
+  const controller = new AbortController();
+  const pending = download(`${base}/hang`, controller.signal);
+  setImmediate(() => controller.abort());
+  await rejectsWith(pending, 'TASK_KILLED');
+  await rejectsWith(download(`${base}/image.bin`, AbortSignal.abort()), 'TASK_KILLED');
+});
+
+test('invalid URL -> URL_INVALID without a request', async () => {
+  const download = createDownloader(options());
+  await rejectsWith(download('not a url'), 'URL_INVALID', false);
+});
+
+test('guardedLookup refuses loopback answers in both callback forms', async () => {
+  const single = await new Promise<unknown>((resolve) => guardedLookup('localhost', {}, (err) => resolve(err)));
+  const all = await new Promise<unknown>((resolve) => guardedLookup('localhost', { all: true }, (err) => resolve(err)));
+  for (const err of [single, all]) assert.ok(err instanceof PipelineError && err.code === 'URL_FORBIDDEN', String(err));
+});
+
+test('downloadError maps got-shaped errors to codes', async (t) => {
+  const httpError = (statusCode: number) => ({ name: 'HTTPError', message: 'x', response: { statusCode } });
+  const cases: [string, unknown, ErrorCode][] = [
+    ['404', httpError(404), 'DOWNLOAD_NOT_FOUND'],
+    ['410', httpError(410), 'DOWNLOAD_NOT_FOUND'],
+    ['400', httpError(400), 'DOWNLOAD_HTTP_4XX'],
+    ['401', httpError(401), 'DOWNLOAD_HTTP_4XX'],
+    ['408', httpError(408), 'DOWNLOAD_HTTP_5XX'],
+    ['429', httpError(429), 'DOWNLOAD_HTTP_5XX'],
+    ['500', httpError(500), 'DOWNLOAD_HTTP_5XX'],
+    ['599', httpError(599), 'DOWNLOAD_HTTP_5XX'],
+    ['got timeout', { name: 'TimeoutError', code: 'ETIMEDOUT', message: "Timeout awaiting 'request' for 10ms" }, 'DOWNLOAD_TIMEOUT'],
+    ['os timeout', { name: 'RequestError', code: 'ETIMEDOUT', message: 'connect ETIMEDOUT' }, 'DOWNLOAD_TIMEOUT'],
+    ['refused', { name: 'RequestError', code: 'ECONNREFUSED', message: 'connect ECONNREFUSED' }, 'DOWNLOAD_CONNECTION'],
+    ['reset', { name: 'ReadError', code: 'ECONNRESET', message: 'read ECONNRESET' }, 'DOWNLOAD_CONNECTION'],
+    ['no such host', { name: 'RequestError', code: 'ENOTFOUND', message: 'getaddrinfo ENOTFOUND x' }, 'DOWNLOAD_CONNECTION'],
+    ['dns again', { name: 'RequestError', code: 'EAI_AGAIN', message: 'getaddrinfo EAI_AGAIN x' }, 'DOWNLOAD_CONNECTION'],
+    ['hang up', { name: 'RequestError', code: 'ERR_GOT_REQUEST_ERROR', message: 'socket hang up' }, 'DOWNLOAD_CONNECTION'],
+    ['abort', { name: 'AbortError', code: 'ERR_ABORTED', message: 'aborted' }, 'TASK_KILLED'],
+    ['redirect to file:', { name: 'RequestError', code: 'ERR_UNSUPPORTED_PROTOCOL', message: 'Unsupported protocol: file:' }, 'URL_INVALID'],
+    ['redirect loop', { name: 'MaxRedirectsError', code: 'ERR_TOO_MANY_REDIRECTS', message: 'x' }, 'DOWNLOAD_HTTP_4XX'],
+    ['wrapped policy error', { name: 'RequestError', cause: new PipelineError('URL_FORBIDDEN', 'no') }, 'URL_FORBIDDEN'],
+    ['plain bug', new TypeError('oops'), 'INTERNAL'],
+  ];
+  for (const [name, err, code] of cases) {
+    await t.test(`${name} -> ${code}`, () => {
+      const mapped = downloadError(err, 'http://example.com/a.png');
+      assert.equal(mapped.code, code);
+      if (code !== 'URL_FORBIDDEN') {
+        assert.equal(mapped.cause, err);
+        assert.match(mapped.message, /example\.com\/a\.png/);
+      }
+    });
+  }
+  await t.test('the abort flag wins over what got reports', () => {
+    assert.equal(downloadError(httpError(500), 'http://e/', { aborted: true }).code, 'TASK_KILLED');
+  });
+  await t.test('the size flag wins over the cancel error', () => {
+    assert.equal(downloadError({ name: 'CancelError' }, 'http://e/', { tooLarge: 'too big' }).code, 'DOWNLOAD_TOO_LARGE');
+  });
+});

@@ -1,0 +1,247 @@
+/**
+ * enqueue against a real Redis: the library function, then the real CLI as a child process.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Queue } from 'bullmq';
+import { loadClientConfig } from '../client/client-config.js';
+import { enqueueUrls } from '../client/enqueue-urls.js';
+import { parseUrlList } from '../client/parse-url-list.js';
+import { ConfigError } from '../common/config.js';
+import { DEFAULT_JOB_POLICY, JOB_NAME, outputStem, type ImageJobData, type JobPolicy } from '../common/queue.js';
+import { freePort } from '../stack/free-port.js';
+import { freshQueueName, testRedisUrl } from './helpers/redis.js';
+
+const CLI = fileURLToPath(new URL('../cli/enqueue.js', import.meta.url));
+const BASE = 'http://127.0.0.1:8080/images/';
+
+async function withQueue<T>(name: string, use: (queue: Queue<ImageJobData>) => Promise<T>): Promise<T> {
+  const queue = new Queue<ImageJobData>(name, { connection: { url: await testRedisUrl() } });
+  try {
+    return await use(queue);
+  } finally {
+    await queue.obliterate({ force: true }).catch(() => undefined);
+    await queue.close();
+  }
+}
+
+async function tempFile(name: string, text: string): Promise<{ path: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'enqueue-test-'));
+  const path = join(dir, name);
+  await writeFile(path, text);
+  return { path, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+function runCli(args: string[], env: Record<string, string>, stdin = ''): Promise<CliRun> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    // Only the variables the CLI reads come from the test, so a developer's REDIS_URL cannot leak in.
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr, ms: Date.now() - started }));
+    child.stdin.end(stdin);
+  });
+}
+
+test('enqueueUrls adds one job per URL with the data and options of the policy', async () => {
+  await withQueue(freshQueueName('enqueue'), async (queue) => {
+    const list = parseUrlList('cat.png\nhttp://example.com/dog.jpg\ncat.png\nhttp://127.0.0.1:8080/images/cat.png\n', BASE);
+    assert.equal(list.entries.length, 2);
+    assert.equal(list.duplicates.length, 2);
+
+    const policy: JobPolicy = { ...DEFAULT_JOB_POLICY, attempts: 5, backoffMs: 250 };
+    const jobs = await enqueueUrls(queue, list.entries, policy);
+    assert.equal(jobs.length, 2);
+    assert.equal(await queue.getWaitingCount(), 2);
+
+    const urls = ['http://127.0.0.1:8080/images/cat.png', 'http://example.com/dog.jpg'];
+    for (const [i, url] of urls.entries()) {
+      const id = jobs[i]?.id;
+      assert.ok(id);
+      const stored = await queue.getJob(id);
+      assert.ok(stored, `job ${id} is in Redis`);
+      assert.equal(stored.name, JOB_NAME);
+      assert.deepEqual(stored.data, { url, output: outputStem(url) });
+      assert.equal(stored.opts.attempts, 5);
+      assert.deepEqual(stored.opts.backoff, { type: 'exponential', delay: 250 });
+      assert.ok(stored.opts.removeOnComplete, 'completed jobs are not kept forever');
+      assert.ok(stored.opts.removeOnFail, 'failed jobs are not kept forever');
+    }
+  });
+});
+
+test('enqueueUrls splits long lists into chunks and keeps their order', async () => {
+  await withQueue(freshQueueName('enqueue-chunks'), async (queue) => {
+    const entries = Array.from({ length: 23 }, (_, i) => ({ url: `http://example.com/${i}.png` }));
+    const jobs = await enqueueUrls(queue, entries, DEFAULT_JOB_POLICY, 5);
+    assert.equal(jobs.length, 23);
+    assert.equal(new Set(jobs.map((j) => j.id)).size, 23);
+    assert.deepEqual(
+      jobs.map((j) => j.data.url),
+      entries.map((e) => e.url),
+    );
+    assert.equal(await queue.getWaitingCount(), 23);
+  });
+});
+
+test('enqueueUrls with no entries adds nothing', async () => {
+  await withQueue(freshQueueName('enqueue-empty'), async (queue) => {
+    assert.deepEqual(await enqueueUrls(queue, [], DEFAULT_JOB_POLICY), []);
+    assert.equal(await queue.getWaitingCount(), 0);
+  });
+});
+
+test('the CLI adds the valid lines, reports the bad and duplicate ones, and exits 0', async () => {
+  const queueName = freshQueueName('enqueue-cli');
+  const file = await tempFile(
+    'images.txt',
+    ['# test images', 'cat.png', 'http://example.com/dog.jpg  # a dog', '', 'ftp://example.com/x.png', 'http://127.0.0.1:8080/images/cat.png', 'https://example.com/bird.webp'].join('\n'),
+  );
+  try {
+    await withQueue(queueName, async (queue) => {
+      const run = await runCli([file.path], { REDIS_URL: await testRedisUrl(), QUEUE_NAME: queueName });
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, new RegExp(`^added 3 jobs to queue "${queueName}" \\(skipped: 1 duplicate, 1 invalid\\)$`, 'm'));
+      assert.match(run.stdout, /job ids: 1, 2, 3/);
+      assert.match(run.stdout, new RegExp(`redis-cli -u \\S+ llen bull:${queueName}:wait`));
+      assert.match(run.stderr, new RegExp(`^${escape(file.path)}:5: unsupported scheme "ftp" \\(only http and https\\): ftp://example.com/x.png$`, 'm'));
+      assert.match(run.stderr, new RegExp(`^${escape(file.path)}:6: skipped duplicate of line 2: http://127.0.0.1:8080/images/cat.png$`, 'm'));
+
+      const waiting = await queue.getWaiting();
+      assert.deepEqual(waiting.map((j) => j.data.url).sort(), [
+        'http://127.0.0.1:8080/images/cat.png',
+        'http://example.com/dog.jpg',
+        'https://example.com/bird.webp',
+      ]);
+      assert.equal(waiting[0]?.opts.attempts, DEFAULT_JOB_POLICY.attempts);
+    });
+  } finally {
+    await file.cleanup();
+  }
+});
+
+test('the CLI reads standard input with "-" and honours IMAGES_BASE_URL and JOB_ATTEMPTS', async () => {
+  const queueName = freshQueueName('enqueue-stdin');
+  await withQueue(queueName, async (queue) => {
+    const run = await runCli(
+      ['-'],
+      { REDIS_URL: await testRedisUrl(), QUEUE_NAME: queueName, IMAGES_BASE_URL: 'http://fileserver:8080/images', JOB_ATTEMPTS: '7' },
+      'cat.png\r\n',
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, new RegExp(`^added 1 job to queue "${queueName}"$`, 'm'));
+    const [job] = await queue.getWaiting();
+    assert.equal(job?.data.url, 'http://fileserver:8080/images/cat.png');
+    assert.equal(job?.opts.attempts, 7);
+  });
+});
+
+test('the CLI exits 1 and adds nothing when every line is invalid', async () => {
+  const queueName = freshQueueName('enqueue-bad');
+  const file = await tempFile('bad.txt', 'ftp://example.com/a.png\nnot a url\n');
+  try {
+    await withQueue(queueName, async (queue) => {
+      const run = await runCli([file.path], { REDIS_URL: await testRedisUrl(), QUEUE_NAME: queueName });
+      assert.equal(run.code, 1);
+      assert.match(run.stderr, /bad\.txt:1: /);
+      assert.match(run.stderr, /bad\.txt:2: contains whitespace/);
+      assert.match(run.stderr, /every URL line .* is invalid/);
+      assert.equal(await queue.getWaitingCount(), 0);
+    });
+  } finally {
+    await file.cleanup();
+  }
+});
+
+test('the CLI exits 0 without touching Redis when the file holds only comments', async () => {
+  const file = await tempFile('empty.txt', '# nothing yet\n\n');
+  try {
+    const run = await runCli([file.path], { REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /nothing to add/);
+  } finally {
+    await file.cleanup();
+  }
+});
+
+test('the CLI prints usage and exits 2 without a file', async () => {
+  const run = await runCli([], {});
+  assert.equal(run.code, 2);
+  assert.match(run.stderr, /^usage: npm run enqueue <file>/);
+});
+
+test('the CLI says clearly that a missing file is missing', async () => {
+  const run = await runCli(['/nonexistent/images.txt'], {});
+  assert.equal(run.code, 2);
+  assert.match(run.stderr, /\/nonexistent\/images\.txt: no such file/);
+});
+
+test('the CLI rejects bad configuration with every problem listed', async () => {
+  const file = await tempFile('images.txt', 'cat.png\n');
+  try {
+    const run = await runCli([file.path], { REDIS_URL: 'http://nope', JOB_ATTEMPTS: 'three' });
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /REDIS_URL/);
+    assert.match(run.stderr, /JOB_ATTEMPTS/);
+  } finally {
+    await file.cleanup();
+  }
+});
+
+test('the CLI exits 1 promptly with advice when Redis does not answer', async () => {
+  const file = await tempFile('images.txt', 'cat.png\n');
+  try {
+    const port = await freePort();
+    const run = await runCli([file.path], { REDIS_URL: `redis://:hunter2@127.0.0.1:${port}` });
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, new RegExp(`Redis does not answer at redis://:\\*\\*\\*@127.0.0.1:${port}`));
+    assert.match(run.stderr, /npm start/);
+    assert.match(run.stderr, /REDIS_URL/);
+    assert.match(run.stderr, /redis-server/);
+    assert.doesNotMatch(run.stderr, /hunter2/);
+    assert.equal(run.stdout, '');
+    assert.ok(run.ms < 10_000, `took ${run.ms} ms`);
+  } finally {
+    await file.cleanup();
+  }
+});
+
+test('loadClientConfig: defaults, derived images base, and all problems at once', () => {
+  const defaults = loadClientConfig({});
+  assert.equal(defaults.redisUrl, 'redis://127.0.0.1:6379');
+  assert.equal(defaults.queueName, 'images');
+  assert.equal(defaults.imagesBaseUrl, 'http://127.0.0.1:8080/images/');
+  assert.deepEqual(defaults.jobPolicy, DEFAULT_JOB_POLICY);
+
+  assert.equal(loadClientConfig({ FILESERVER_URL: 'http://fileserver:8080' }).imagesBaseUrl, 'http://fileserver:8080/images/');
+  assert.equal(loadClientConfig({ FILESERVER_URL: 'http://proxy/files' }).imagesBaseUrl, 'http://proxy/files/images/');
+  assert.equal(loadClientConfig({ IMAGES_BASE_URL: 'https://cdn.example.com/pics' }).imagesBaseUrl, 'https://cdn.example.com/pics/');
+
+  assert.throws(
+    () => loadClientConfig({ REDIS_URL: 'http://x', QUEUE_NAME: 'a:b', JOB_ATTEMPTS: '0', JOB_BACKOFF_MS: '-1', IMAGES_BASE_URL: 'ftp://x/' }),
+    (err: unknown) => err instanceof ConfigError && err.problems.length === 5,
+  );
+});
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
