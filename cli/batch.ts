@@ -73,7 +73,9 @@ if (parsed.entries.length === 0) fail(`${file}: no valid image URLs to process`)
 
 let stack: RunningStack;
 try {
-  stack = await launchStack({ ...config, port }, log);
+  // The pipeline's own logs stay quiet unless asked for: the progress line and summary are the output.
+  const env: Record<string, string> = process.env.LOG_LEVEL === undefined ? { LOG_LEVEL: 'warn' } : {};
+  stack = await launchStack({ ...config, port, env }, log);
 } catch (err) {
   if (err instanceof StackError) fail(err.message);
   throw err;

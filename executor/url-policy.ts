@@ -108,7 +108,7 @@ export function checkSourceUrl(raw: string, policy: UrlPolicy): URL {
   if (address !== undefined && isBlockedAddress(address) && needsAddressCheck(url, policy)) {
     throw new PipelineError(
       'URL_FORBIDDEN',
-      `${url.href} points at the private or local address ${address}; list "${url.host}" in the allowed hosts if this is intended`,
+      `${url.href} points at the private or local address ${address}; add "${url.host}" to ALLOWED_SOURCE_HOSTS (or set ALLOW_PRIVATE_NETWORKS=true) if this is intended`,
     );
   }
   return url;

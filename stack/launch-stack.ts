@@ -117,10 +117,12 @@ export async function launchStack(opts: StackOptions, log: Logger): Promise<Runn
 
   const stop = async () => {
     stopping = true;
-    const fileserver = children.filter((c) => c.name === 'fileserver');
-    // Executors and scheduler first (executors still upload while draining), the fileserver last.
-    await stopChildren(children.filter((c) => c.name !== 'fileserver'), 60_000);
-    await stopChildren(fileserver, 10_000);
+    const named = (prefix: string) => children.filter((c) => c.name.startsWith(prefix));
+    // Executors first: they finish their tasks, which still need the scheduler (acknowledgements)
+    // and the fileserver (uploads); then the scheduler; the fileserver last.
+    await stopChildren(named('executor'), 60_000);
+    await stopChildren(named('scheduler'), 30_000);
+    await stopChildren(named('fileserver'), 10_000);
     await privateRedis?.stop();
   };
 
