@@ -117,7 +117,7 @@ function summary(config: Readonly<ClientConfig>, list: ParsedUrlList, ids: strin
 function noRedisMessage(url: string): string {
   return [
     `enqueue: Redis does not answer at ${redactUrl(url)}. To get one:`,
-    '  - start the whole local stack (Redis included) with `npm start`, or',
+    '  - start the local stack with `npm start` in another terminal (it prints the REDIS_URL to use), or',
     '  - set REDIS_URL to a Redis you can reach, e.g. REDIS_URL=redis://host:6379 npm run enqueue images.txt, or',
     '  - install and run redis-server (e.g. `apt-get install redis-server`, `brew install redis`)',
   ].join('\n');

@@ -30,6 +30,8 @@ export async function redisAnswers(url: string, timeoutMs = 1000): Promise<boole
     retryStrategy: () => null,
     connectTimeout: timeoutMs,
     enableOfflineQueue: false,
+    // Without this, disconnect() after a refused connection holds the process for 2 s.
+    disconnectTimeout: 0,
   });
   probe.on('error', () => undefined);
   try {

@@ -19,6 +19,8 @@ import { freshQueueName, testRedisUrl } from './helpers/redis.js';
 
 const CLI = fileURLToPath(new URL('../cli/enqueue.js', import.meta.url));
 const BASE = 'http://127.0.0.1:8080/images/';
+const CLI_TIMEOUT_MS = 30_000;
+const TEST_TIMEOUT_MS = 60_000;
 
 async function withQueue<T>(name: string, use: (queue: Queue<ImageJobData>) => Promise<T>): Promise<T> {
   const queue = new Queue<ImageJobData>(name, { connection: { url: await testRedisUrl() } });
@@ -54,15 +56,20 @@ function runCli(args: string[], env: Record<string, string>, stdin = ''): Promis
     });
     let stdout = '';
     let stderr = '';
+    // A hung CLI should fail this test with its output, not stall the whole run.
+    const timer = setTimeout(() => child.kill('SIGKILL'), CLI_TIMEOUT_MS);
     child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
     child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr, ms: Date.now() - started }));
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, ms: Date.now() - started });
+    });
     child.stdin.end(stdin);
   });
 }
 
-test('enqueueUrls adds one job per URL with the data and options of the policy', async () => {
+test('enqueueUrls adds one job per URL with the data and options of the policy', { timeout: TEST_TIMEOUT_MS }, async () => {
   await withQueue(freshQueueName('enqueue'), async (queue) => {
     const list = parseUrlList('cat.png\nhttp://example.com/dog.jpg\ncat.png\nhttp://127.0.0.1:8080/images/cat.png\n', BASE);
     assert.equal(list.entries.length, 2);
@@ -89,7 +96,7 @@ test('enqueueUrls adds one job per URL with the data and options of the policy',
   });
 });
 
-test('enqueueUrls splits long lists into chunks and keeps their order', async () => {
+test('enqueueUrls splits long lists into chunks and keeps their order', { timeout: TEST_TIMEOUT_MS }, async () => {
   await withQueue(freshQueueName('enqueue-chunks'), async (queue) => {
     const entries = Array.from({ length: 23 }, (_, i) => ({ url: `http://example.com/${i}.png` }));
     const jobs = await enqueueUrls(queue, entries, DEFAULT_JOB_POLICY, 5);
@@ -103,14 +110,14 @@ test('enqueueUrls splits long lists into chunks and keeps their order', async ()
   });
 });
 
-test('enqueueUrls with no entries adds nothing', async () => {
+test('enqueueUrls with no entries adds nothing', { timeout: TEST_TIMEOUT_MS }, async () => {
   await withQueue(freshQueueName('enqueue-empty'), async (queue) => {
     assert.deepEqual(await enqueueUrls(queue, [], DEFAULT_JOB_POLICY), []);
     assert.equal(await queue.getWaitingCount(), 0);
   });
 });
 
-test('the CLI adds the valid lines, reports the bad and duplicate ones, and exits 0', async () => {
+test('the CLI adds the valid lines, reports the bad and duplicate ones, and exits 0', { timeout: TEST_TIMEOUT_MS }, async () => {
   const queueName = freshQueueName('enqueue-cli');
   const file = await tempFile(
     'images.txt',
@@ -139,7 +146,7 @@ test('the CLI adds the valid lines, reports the bad and duplicate ones, and exit
   }
 });
 
-test('the CLI reads standard input with "-" and honours IMAGES_BASE_URL and JOB_ATTEMPTS', async () => {
+test('the CLI reads standard input with "-" and honours IMAGES_BASE_URL and JOB_ATTEMPTS', { timeout: TEST_TIMEOUT_MS }, async () => {
   const queueName = freshQueueName('enqueue-stdin');
   await withQueue(queueName, async (queue) => {
     const run = await runCli(
@@ -155,7 +162,7 @@ test('the CLI reads standard input with "-" and honours IMAGES_BASE_URL and JOB_
   });
 });
 
-test('the CLI exits 1 and adds nothing when every line is invalid', async () => {
+test('the CLI exits 1 and adds nothing when every line is invalid', { timeout: TEST_TIMEOUT_MS }, async () => {
   const queueName = freshQueueName('enqueue-bad');
   const file = await tempFile('bad.txt', 'ftp://example.com/a.png\nnot a url\n');
   try {
@@ -172,7 +179,7 @@ test('the CLI exits 1 and adds nothing when every line is invalid', async () => 
   }
 });
 
-test('the CLI exits 0 without touching Redis when the file holds only comments', async () => {
+test('the CLI exits 0 without touching Redis when the file holds only comments', { timeout: TEST_TIMEOUT_MS }, async () => {
   const file = await tempFile('empty.txt', '# nothing yet\n\n');
   try {
     const run = await runCli([file.path], { REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
@@ -183,19 +190,19 @@ test('the CLI exits 0 without touching Redis when the file holds only comments',
   }
 });
 
-test('the CLI prints usage and exits 2 without a file', async () => {
+test('the CLI prints usage and exits 2 without a file', { timeout: TEST_TIMEOUT_MS }, async () => {
   const run = await runCli([], {});
   assert.equal(run.code, 2);
   assert.match(run.stderr, /^usage: npm run enqueue <file>/);
 });
 
-test('the CLI says clearly that a missing file is missing', async () => {
+test('the CLI says clearly that a missing file is missing', { timeout: TEST_TIMEOUT_MS }, async () => {
   const run = await runCli(['/nonexistent/images.txt'], {});
   assert.equal(run.code, 2);
   assert.match(run.stderr, /\/nonexistent\/images\.txt: no such file/);
 });
 
-test('the CLI rejects bad configuration with every problem listed', async () => {
+test('the CLI rejects bad configuration with every problem listed', { timeout: TEST_TIMEOUT_MS }, async () => {
   const file = await tempFile('images.txt', 'cat.png\n');
   try {
     const run = await runCli([file.path], { REDIS_URL: 'http://nope', JOB_ATTEMPTS: 'three' });
@@ -207,7 +214,7 @@ test('the CLI rejects bad configuration with every problem listed', async () => 
   }
 });
 
-test('the CLI exits 1 promptly with advice when Redis does not answer', async () => {
+test('the CLI exits 1 promptly with advice when Redis does not answer', { timeout: TEST_TIMEOUT_MS }, async () => {
   const file = await tempFile('images.txt', 'cat.png\n');
   try {
     const port = await freePort();

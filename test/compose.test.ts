@@ -1,0 +1,334 @@
+/**
+ * docker-compose.yml and the Dockerfile, checked by parsing (no Docker engine needed): the
+ * mistakes that only show up at `docker compose up`, or worse, after a Redis eviction.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, posix } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseDocument } from 'yaml';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const COMPOSE_TEXT = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
+const SERVICES = ['redis', 'fileserver', 'scheduler', 'executor'] as const;
+const KNOWN_ENV = new Set([
+  'REDIS_URL', 'QUEUE_NAME', 'FILESERVER_URL', 'UPLOAD_TOKEN', 'UPLOAD_DIR', 'IMAGES_DIR', 'HOST', 'PORT',
+  'EXECUTOR_ID', 'EXECUTOR_CPUS', 'EXECUTOR_MEM_MB', 'TASK_CPUS', 'TASK_MEM_MB', 'LOG_LEVEL',
+]);
+
+// ---- small readers that turn the parsed YAML (unknown) into checked shapes ----
+
+type Dict = Record<string, unknown>;
+
+function dict(value: unknown, where: string): Dict {
+  assert.ok(value !== null && typeof value === 'object' && !Array.isArray(value), `${where} should be a mapping`);
+  return value as Dict;
+}
+
+function words(value: unknown, where: string): string[] {
+  if (typeof value === 'string') return value.trim().split(/\s+/);
+  assert.ok(Array.isArray(value) && value.every((v) => typeof v === 'string'), `${where} should be a string or list of strings`);
+  return value as string[];
+}
+
+/** Compose accepts `environment` as a mapping or as a `KEY=value` list; null means pass-through. */
+function environment(service: Dict, where: string): Map<string, string | null> {
+  const env = new Map<string, string | null>();
+  const raw = service.environment;
+  if (raw === undefined) return env;
+  if (Array.isArray(raw)) {
+    for (const item of raw) {
+      const [key = '', ...rest] = String(item).split('=');
+      env.set(key, rest.length > 0 ? rest.join('=') : null);
+    }
+    return env;
+  }
+  for (const [key, value] of Object.entries(dict(raw, `${where}.environment`))) {
+    env.set(key, value === null ? null : String(value));
+  }
+  return env;
+}
+
+function volumeMounts(service: Dict): { source: string; target: string }[] {
+  const raw = service.volumes ?? [];
+  assert.ok(Array.isArray(raw), 'volumes should be a list');
+  return raw.map((v: unknown) => {
+    if (typeof v === 'string') {
+      const [source = '', target = ''] = v.split(':');
+      return { source, target };
+    }
+    const d = dict(v, 'volume');
+    return { source: String(d.source ?? ''), target: String(d.target ?? '') };
+  });
+}
+
+/** `30s`, `2m`, `1m30s`, `1h` -> seconds. */
+function durationSeconds(value: unknown): number {
+  const text = String(value);
+  const units: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 0.001, us: 1e-6 };
+  let total = 0;
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|us|h|m|s)/g)];
+  assert.ok(parts.length > 0 && parts.map((p) => p[0]).join('') === text, `"${text}" is not a compose duration`);
+  for (const [, n, unit] of parts) total += Number(n) * (units[unit ?? 's'] ?? 1);
+  return total;
+}
+
+/** `build: .` or `build: { context, dockerfile }`. */
+function buildSpec(build: unknown, where: string): { context: string; dockerfile: string } {
+  if (typeof build === 'string') return { context: build, dockerfile: 'Dockerfile' };
+  const d = dict(build, `${where}.build`);
+  return { context: String(d.context ?? '.'), dockerfile: String(d.dockerfile ?? 'Dockerfile') };
+}
+
+/** `node dist/x/main.js` -> `x/main.ts`, the source that tsc turns into it. */
+function sourceOfScript(command: string[]): string | undefined {
+  const script = command.find((word) => /^(\.\/)?dist\/.+\.js$/.test(word));
+  return script?.replace(/^(\.\/)?dist\//, '').replace(/\.js$/, '.ts');
+}
+
+function loadCompose(): { services: Record<(typeof SERVICES)[number], Dict>; top: Dict } {
+  const doc = parseDocument(COMPOSE_TEXT);
+  assert.deepEqual(doc.errors.map((e) => e.message), [], 'docker-compose.yml is valid YAML');
+  assert.deepEqual(doc.warnings.map((e) => e.message), [], 'docker-compose.yml parses without warnings');
+  const top = dict(doc.toJS() as unknown, 'docker-compose.yml');
+  const services = dict(top.services, 'services');
+  const picked = {} as Record<(typeof SERVICES)[number], Dict>;
+  for (const name of SERVICES) picked[name] = dict(services[name], `services.${name}`);
+  return { services: picked, top };
+}
+
+// ---- Dockerfile: instructions grouped by stage ----
+
+interface Instruction {
+  keyword: string;
+  args: string;
+}
+
+function dockerfileStages(text: string): Instruction[][] {
+  const joined = text.replace(/\\\r?\n/g, ' ');
+  const instructions = joined
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'))
+    .map((line) => {
+      const match = /^(\S+)\s*(.*)$/.exec(line);
+      return { keyword: (match?.[1] ?? '').toUpperCase(), args: match?.[2] ?? '' };
+    });
+  const stages: Instruction[][] = [];
+  for (const instruction of instructions) {
+    if (instruction.keyword === 'FROM') stages.push([]);
+    stages.at(-1)?.push(instruction);
+  }
+  return stages;
+}
+
+/** COPY's sources and destination, destination resolved against the stage's WORKDIR. */
+function copies(stage: Instruction[]): { sources: string[]; dest: string; from?: string }[] {
+  let workdir = '/';
+  const result: { sources: string[]; dest: string; from?: string }[] = [];
+  for (const { keyword, args } of stage) {
+    if (keyword === 'WORKDIR') workdir = posix.resolve(workdir, args);
+    if (keyword !== 'COPY' && keyword !== 'ADD') continue;
+    const tokens = args.split(/\s+/);
+    const from = tokens.find((t) => t.startsWith('--from='))?.slice('--from='.length);
+    const paths = tokens.filter((t) => !t.startsWith('--'));
+    const dest = paths.pop() ?? '';
+    const resolved = posix.resolve(workdir, dest) + (dest.endsWith('/') ? '/' : '');
+    result.push(from === undefined ? { sources: paths, dest: resolved } : { sources: paths, dest: resolved, from });
+  }
+  return result;
+}
+
+function finalWorkdir(stage: Instruction[]): string {
+  return stage.filter((i) => i.keyword === 'WORKDIR').reduce((dir, i) => posix.resolve(dir, i.args), '/');
+}
+
+// ---- compose ----
+
+test('compose: the four services exist and nothing else is half-defined', () => {
+  const { services, top } = loadCompose();
+  assert.deepEqual(Object.keys(dict(top.services, 'services')).sort(), [...SERVICES].sort());
+  for (const name of SERVICES) assert.equal(services[name].restart, 'unless-stopped', `${name} restarts after a crash`);
+});
+
+test('compose: redis keeps jobs (appendonly yes) and never evicts them (noeviction)', () => {
+  const { services, top } = loadCompose();
+  const redis = services.redis;
+  assert.match(String(redis.image), /^redis:7(\.|$|-)/);
+  const command = words(redis.command, 'redis.command').join(' ');
+  assert.match(command, /--appendonly\s+yes\b/);
+  assert.match(command, /--maxmemory-policy\s+noeviction\b/);
+  const data = volumeMounts(redis).find((m) => m.target === '/data');
+  assert.ok(data, 'redis data lives on a volume at /data');
+  assert.ok(Object.hasOwn(dict(top.volumes, 'volumes'), data.source), `volume ${data.source} is declared`);
+  assert.match(words(dict(redis.healthcheck, 'redis.healthcheck').test, 'healthcheck.test').join(' '), /redis-cli.*ping/);
+});
+
+test('compose: executors scale (no container_name, no published ports, no fixed EXECUTOR_ID)', () => {
+  const { services } = loadCompose();
+  const executor = services.executor;
+  assert.equal(executor.container_name, undefined);
+  assert.equal(executor.ports, undefined);
+  assert.equal(executor.hostname, undefined, 'a fixed hostname would give every replica the same executor id');
+  assert.equal(environment(executor, 'executor').has('EXECUTOR_ID'), false);
+  assert.ok(durationSeconds(executor.stop_grace_period) >= 60, 'executors get time to finish running tasks on SIGTERM');
+});
+
+test('compose: every build context has a Dockerfile', () => {
+  const { services } = loadCompose();
+  let built = 0;
+  for (const name of SERVICES) {
+    const build = services[name].build;
+    if (build === undefined) continue;
+    built++;
+    const { context, dockerfile } = buildSpec(build, name);
+    assert.ok(existsSync(join(ROOT, context, dockerfile)), `${name}: ${join(context, dockerfile)} exists`);
+  }
+  assert.equal(built, 3, 'fileserver, scheduler and executor are built from this repository');
+});
+
+test('compose: every service command runs a script that tsc builds from an existing source', () => {
+  const { services } = loadCompose();
+  for (const name of ['fileserver', 'scheduler', 'executor'] as const) {
+    const command = words(services[name].command, `${name}.command`);
+    assert.equal(command[0], 'node', `${name} runs node directly so it receives SIGTERM`);
+    const source = sourceOfScript(command);
+    assert.equal(source, `${name}/main.ts`, `${name} runs its own entry file`);
+    assert.ok(existsSync(join(ROOT, source)), `${name}: ${source} exists (command ${command.join(' ')})`);
+  }
+});
+
+test('compose: UPLOAD_TOKEN is required, never defaulted', () => {
+  const { services } = loadCompose();
+  for (const name of ['fileserver', 'executor'] as const) {
+    const token = environment(services[name], name).get('UPLOAD_TOKEN');
+    assert.match(String(token), /^\$\{UPLOAD_TOKEN:\?[^}]+\}$/, `${name} fails fast when UPLOAD_TOKEN is unset`);
+  }
+  assert.doesNotMatch(COMPOSE_TEXT, /UPLOAD_TOKEN:?-/, 'no default token anywhere');
+  assert.doesNotMatch(COMPOSE_TEXT, /^\s*-?\s*UPLOAD_TOKEN\s*[:=]\s*[^\s$]/m, 'no literal token anywhere');
+});
+
+test('compose: uploads live on the declared uploads volume, where UPLOAD_DIR points', () => {
+  const { services, top } = loadCompose();
+  assert.ok(Object.hasOwn(dict(top.volumes, 'volumes'), 'uploads'), 'top-level volume uploads is declared');
+  const fileserver = services.fileserver;
+  const uploadDir = environment(fileserver, 'fileserver').get('UPLOAD_DIR');
+  assert.ok(uploadDir, 'fileserver sets UPLOAD_DIR');
+  assert.ok(
+    volumeMounts(fileserver).some((m) => m.source === 'uploads' && m.target === uploadDir),
+    `uploads volume mounted at ${uploadDir}`,
+  );
+});
+
+test('compose: fileserver listens on all interfaces, publishes its port and has a health check', () => {
+  const { services } = loadCompose();
+  const fileserver = services.fileserver;
+  const env = environment(fileserver, 'fileserver');
+  assert.equal(env.get('HOST'), '0.0.0.0');
+  const port = env.get('PORT');
+  assert.equal(port, '8080');
+  const ports = words(fileserver.ports, 'fileserver.ports');
+  assert.ok(ports.some((p) => p.endsWith(`:${port}`)), `container port ${port} is published`);
+  const check = words(dict(fileserver.healthcheck, 'fileserver.healthcheck').test, 'healthcheck.test').join(' ');
+  assert.match(check, new RegExp(`node -e .*fetch\\(.*:${port}/healthz`));
+});
+
+test('compose: scheduler and executors find redis and the fileserver by service name', () => {
+  const { services } = loadCompose();
+  for (const name of ['scheduler', 'executor'] as const) {
+    const env = environment(services[name], name);
+    assert.equal(env.get('REDIS_URL'), 'redis://redis:6379');
+    assert.equal(env.get('FILESERVER_URL'), 'http://fileserver:8080');
+    const redisDep = dict(dict(services[name].depends_on, `${name}.depends_on`).redis, `${name}.depends_on.redis`);
+    assert.equal(redisDep.condition, 'service_healthy', `${name} waits for a healthy redis`);
+  }
+  assert.equal(environment(services.executor, 'executor').has('UPLOAD_TOKEN'), true);
+});
+
+test('compose: only agreed environment variable names are used', () => {
+  const { services } = loadCompose();
+  for (const name of SERVICES) {
+    for (const key of environment(services[name], name).keys()) {
+      assert.ok(KNOWN_ENV.has(key), `${name}: unknown environment variable ${key} (typo, or add it to KNOWN_ENV)`);
+    }
+  }
+});
+
+test('compose: `docker compose config -q` accepts the file', (t) => {
+  const candidates: string[][] = [['docker', 'compose'], ['docker-compose']];
+  const found = candidates.find(([cmd = '', ...sub]) => spawnSync(cmd, [...sub, 'version'], { stdio: 'ignore', timeout: 10_000 }).status === 0);
+  if (!found) {
+    t.skip('neither `docker compose` nor `docker-compose` is installed; checked by parsing only');
+    return;
+  }
+  const [cmd = '', ...sub] = found;
+  const run = spawnSync(cmd, [...sub, '-f', join(ROOT, 'docker-compose.yml'), 'config', '-q'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 30_000,
+    env: { ...process.env, UPLOAD_TOKEN: 'test-token' },
+  });
+  assert.equal(run.status, 0, run.stderr);
+  const missing = spawnSync(cmd, [...sub, '-f', join(ROOT, 'docker-compose.yml'), 'config', '-q'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 30_000,
+    env: { ...process.env, UPLOAD_TOKEN: '' },
+  });
+  assert.notEqual(missing.status, 0, 'config fails without UPLOAD_TOKEN');
+});
+
+// ---- Dockerfile ----
+
+test('Dockerfile: builds on node:20-bookworm-slim with npm ci, build, prune', () => {
+  const stages = dockerfileStages(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'));
+  assert.ok(stages.length >= 2, 'multi-stage');
+  for (const stage of stages) assert.match(stage[0]?.args ?? '', /^node:20-bookworm-slim\b/);
+  const runs = stages.slice(0, -1).flat().filter((i) => i.keyword === 'RUN').map((i) => i.args).join(' && ');
+  assert.match(runs, /\bnpm ci\b/);
+  assert.match(runs, /\bnpm run build\b/);
+  assert.match(runs, /\bnpm prune --omit=dev\b/);
+});
+
+test('Dockerfile: the runtime stage has everything `node dist/...` needs, messages.proto included', () => {
+  const stages = dockerfileStages(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'));
+  const runtime = stages.at(-1) ?? [];
+  const workdir = finalWorkdir(runtime);
+  const dests = copies(runtime);
+  const landsAt = (path: string) =>
+    dests.some((c) => c.dest === posix.join(workdir, path) || (c.dest.endsWith('/') && posix.join(c.dest, posix.basename(path)) === posix.join(workdir, path)));
+  // "type": "module" lives in package.json; without it node cannot load dist/**/*.js.
+  for (const path of ['package.json', 'node_modules', 'dist', 'images']) assert.ok(landsAt(path), `runtime copies ${path}`);
+  const proto = dests.find((c) => c.sources.some((s) => /(^|\/)protocol\/messages\.proto$/.test(s)));
+  assert.ok(proto, 'runtime copies protocol/messages.proto');
+  // The codec reads ../../protocol/messages.proto relative to dist/protocol/.
+  const expected = posix.resolve(workdir, 'dist/protocol', '../../protocol/messages.proto');
+  assert.ok(proto.dest === expected || posix.join(proto.dest, 'messages.proto') === expected, `messages.proto lands at ${expected}, got ${proto.dest}`);
+});
+
+test('Dockerfile: runs as a non-root user', () => {
+  const runtime = dockerfileStages(readFileSync(join(ROOT, 'Dockerfile'), 'utf8')).at(-1) ?? [];
+  const user = runtime.filter((i) => i.keyword === 'USER').at(-1)?.args.split(':')[0];
+  assert.ok(user, 'the runtime stage sets USER');
+  assert.ok(!['root', '0'].includes(user), `USER ${user} is not root`);
+});
+
+test('Dockerfile: the default CMD is the scheduler, in exec form, and its source exists', () => {
+  const runtime = dockerfileStages(readFileSync(join(ROOT, 'Dockerfile'), 'utf8')).at(-1) ?? [];
+  const cmd = runtime.filter((i) => i.keyword === 'CMD').at(-1);
+  assert.ok(cmd, 'CMD is set');
+  const argv = JSON.parse(cmd.args) as unknown;
+  assert.ok(Array.isArray(argv), 'exec form, so node is PID 1 of the command and gets SIGTERM');
+  const source = sourceOfScript(words(argv, 'CMD'));
+  assert.equal(source, 'scheduler/main.ts');
+  assert.ok(existsSync(join(ROOT, source)));
+});
+
+test('.dockerignore keeps host node_modules and dist out of the build context', () => {
+  const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
+    .split(/\r?\n/)
+    .map((line) => line.trim().replace(/^\/|\/$/g, ''));
+  for (const entry of ['node_modules', 'dist', 'uploads', '.git']) assert.ok(ignored.includes(entry), `.dockerignore lists ${entry}`);
+});
