@@ -5,7 +5,7 @@
 import type { Logger } from '../common/log.js';
 import { createRedis } from '../common/redis.js';
 import { decodeCall, encodeEvent } from '../protocol/codec.js';
-import { decodingHandler } from '../protocol/decoding-handler.js';
+import { decodingHandler, oneByOne } from '../protocol/decoding-handler.js';
 import { sendToStream, StreamInbox } from '../protocol/stream-inbox.js';
 import { streamNames } from '../protocol/stream-names.js';
 import type { ExecutorConfig } from './config.js';
@@ -21,7 +21,7 @@ export interface ExecutorService {
 
 export async function startExecutorService(config: Readonly<ExecutorConfig>, log: Logger): Promise<ExecutorService> {
   const names = streamNames(config.queueName);
-  const commands = createRedis(config.redisUrl, log, config.executorId);
+  const commands = createRedis(config.redisUrl, log, config.executorId, { enableAutoPipelining: true });
   const inboxConnection = createRedis(config.redisUrl, log, `${config.executorId}-inbox`);
 
   const executor = new Executor(
@@ -39,7 +39,7 @@ export async function startExecutorService(config: Readonly<ExecutorConfig>, log
   const inbox = new StreamInbox(
     inboxConnection,
     { stream: inboxStream, group: 'executor', consumer: config.executorId },
-    decodingHandler(inboxStream, decodeCall, (call) => executor.handleCall(call), log),
+    decodingHandler(inboxStream, decodeCall, oneByOne((call) => executor.handleCall(call)), log),
     log,
   );
   await inbox.ensureGroup();

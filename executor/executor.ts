@@ -129,13 +129,12 @@ export class Executor {
     }
     this.tasks.delete(task.info.taskId);
     this.book.release(task.info.resources);
-    try {
-      await this.reportTerminal(task.info, outcome);
-    } catch (err) {
-      this.log.error('terminal update not sent yet; will resend', { task: task.info.taskId, error: describeError(err) });
-    }
+    // The terminal update and the offer of the freed resources leave in the same write.
+    const reported = this.reportTerminal(task.info, outcome).catch((err) =>
+      this.log.error('terminal update not sent yet; will resend', { task: task.info.taskId, error: describeError(err) }),
+    );
+    await Promise.all([reported, this.maybeOffer()]);
     this.checkIdle();
-    await this.maybeOffer();
   }
 
   private stageChanged(task: RunningTask, stage: Stage): void {

@@ -2,6 +2,7 @@
  * Sends an inverted image to the fileserver as multipart/form-data. Retrying a POST is safe
  * here: the output name is deterministic, so a repeated upload overwrites the same file.
  */
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import got from 'got';
@@ -92,21 +93,20 @@ function parseUploaded(body: unknown, url: string): UploadedFile {
 }
 
 /**
- * The multipart body as one Buffer. got turns a FormData body into a one-shot generator, so a
- * retry would resend an empty body under the old content-length and hang until the timeout.
+ * The multipart body as one Buffer, built directly: cheaper than FormData + Response on the hot
+ * path, and a Buffer body can be resent as is on retry (got turns a FormData body into a one-shot
+ * generator, so a retry would resend an empty body under the old content-length).
  */
-export async function multipart(
-  name: string,
-  image: { data: Buffer; format: ImageFormat },
-): Promise<{ body: Buffer; contentType: string }> {
+export function multipart(name: string, image: { data: Buffer; format: ImageFormat }): { body: Buffer; contentType: string } {
+  const boundary = `----offer-invert-${randomBytes(12).toString('hex')}`;
+  const field = (value: string) => value.replace(/["\r\n]/g, '_');
   // The fileserver names the file from `name`, so that field must precede the file part.
-  const form = new FormData();
-  form.append('name', name);
-  form.append('image', new Blob([image.data], { type: MIME_TYPE[image.format] }), `${name}.${EXTENSION[image.format]}`);
-  const encoded = new Response(form); // the platform's own multipart encoder, boundary included
-  const contentType = encoded.headers.get('content-type');
-  if (contentType === null) throw new Error('multipart encoding produced no content-type');
-  return { body: Buffer.from(await encoded.arrayBuffer()), contentType };
+  const head =
+    `--${boundary}\r\nContent-Disposition: form-data; name="name"\r\n\r\n${field(name)}\r\n` +
+    `--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="${field(`${name}.${EXTENSION[image.format]}`)}"\r\n` +
+    `Content-Type: ${MIME_TYPE[image.format]}\r\n\r\n`;
+  const body = Buffer.concat([Buffer.from(head, 'utf8'), image.data, Buffer.from(`\r\n--${boundary}--\r\n`, 'utf8')]);
+  return { body, contentType: `multipart/form-data; boundary=${boundary}` };
 }
 
 // A function, not an inline check, so TypeScript does not narrow `aborted` across the await.
@@ -123,7 +123,7 @@ export function createUploader(opts: UploaderOptions): Uploader {
 
   return async (target, image, signal) => {
     if (isAborted(signal)) throw uploadError(signal?.reason, target.url, true);
-    const { body: payload, contentType } = await multipart(target.name, image);
+    const { body: payload, contentType } = multipart(target.name, image);
     try {
       const reply = await got.post(target.url, {
         agent,

@@ -10,7 +10,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import multer from 'multer';
 import type { Logger } from '../common/log.js';
 import type { FileserverConfig } from './config.js';
-import { safeOutputName } from './safe-name.js';
+import { requestedStem, safeOutputName } from './safe-name.js';
 import { isSniffedFile, NotAnImageError, removeStaleTempFiles, SniffingStorage } from './sniffing-storage.js';
 
 /** Dot-prefixed, so it is never served and no sanitised upload name can collide with it. */
@@ -91,7 +91,9 @@ export function createFileserverApp(config: Readonly<FileserverConfig>, log: Log
       if (!isSniffedFile(file)) throw new Error('upload storage did not record the file');
       let name: string;
       try {
-        name = safeOutputName(requestedName(req.body, file.originalname), file.format, file.sha256.slice(0, 16));
+        // The storage hashed the bytes only when no usable name was known while streaming.
+        const fallback = file.sha256 !== '' ? file.sha256.slice(0, 16) : requestedStem(file.originalname);
+        name = safeOutputName(requestedName(req.body, file.originalname), file.format, fallback);
         // rename replaces an existing file atomically: a retried task overwrites, never duplicates
         await rename(file.path, join(config.uploadDir, name));
       } catch (err) {

@@ -14,11 +14,15 @@ function sanitizeStem(text: string): string {
     .replace(/\.+$/, '');
 }
 
-export function safeOutputName(requested: string | undefined, format: ImageFormat, fallbackStem: string): string {
+/** The safe stem of a requested name, or '' when nothing usable is left. */
+export function requestedStem(requested: string | undefined): string {
   // Both separators: a Windows-style `..\\evil` is one segment on POSIX but still hostile.
   const base = (requested ?? '').split(/[\\/]/).pop() ?? '';
   const dot = base.lastIndexOf('.');
-  const withoutExtension = dot > 0 ? base.slice(0, dot) : base;
-  const stem = sanitizeStem(withoutExtension) || sanitizeStem(fallbackStem) || 'upload';
+  return sanitizeStem(dot > 0 ? base.slice(0, dot) : base);
+}
+
+export function safeOutputName(requested: string | undefined, format: ImageFormat, fallbackStem: string): string {
+  const stem = requestedStem(requested) || sanitizeStem(fallbackStem) || 'upload';
   return `${stem}.${EXTENSION[format]}`;
 }

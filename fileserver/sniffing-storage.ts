@@ -3,7 +3,8 @@
  * filesystem, so the later rename is atomic), rejects non-images after the first bytes, and
  * hashes while streaming. The temp file is always gone unless _handleFile reports success.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomUUID, type Hash } from 'node:crypto';
+import { requestedStem } from './safe-name.js';
 import { createWriteStream } from 'node:fs';
 import { readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -37,16 +38,24 @@ export function isSniffedFile(file: Express.Multer.File | undefined): file is Sn
   return typeof f?.format === 'string' && typeof f.path === 'string' && typeof f.sha256 === 'string';
 }
 
-/** Buffers the head until it can decide, then passes everything through while hashing. */
+/**
+ * Buffers the head until it can decide, then passes everything through. Hashes only when asked:
+ * the hash names uploads that come with neither a name nor a filename, and costs ~2.5 ms per MB.
+ */
 class ImageSniffer extends Transform {
   private head: Buffer[] = [];
   private headBytes = 0;
   format: ImageFormat | undefined;
   bytes = 0;
-  readonly hash = createHash('sha256');
+  readonly hash: Hash | undefined;
+
+  constructor(hashing: boolean) {
+    super();
+    this.hash = hashing ? createHash('sha256') : undefined;
+  }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.hash.update(chunk);
+    this.hash?.update(chunk);
     this.bytes += chunk.length;
     if (this.format !== undefined) return callback(null, chunk);
     this.head.push(chunk);
@@ -100,7 +109,11 @@ export class SniffingStorage implements multer.StorageEngine {
     file: Express.Multer.File,
     callback: (error?: unknown, info?: Partial<SniffedFile>) => void,
   ): void {
-    const work = this.store(file).then(
+    // Fields sent before the file are already parsed; the hash is only needed without a usable name.
+    const body: unknown = req.body;
+    const name = typeof body === 'object' && body !== null ? (body as { name?: unknown }).name : undefined;
+    const named = requestedStem(typeof name === 'string' ? name : file.originalname) !== '';
+    const work = this.store(file, !named).then(
       (info) => callback(null, info),
       (err: unknown) => callback(err),
     );
@@ -133,9 +146,9 @@ export class SniffingStorage implements multer.StorageEngine {
     pending.add(entry);
   }
 
-  private async store(file: Express.Multer.File): Promise<Partial<SniffedFile>> {
+  private async store(file: Express.Multer.File, hashing: boolean): Promise<Partial<SniffedFile>> {
     const tempPath = join(this.tmpDir, `${randomUUID()}.part`);
-    const sniffer = new ImageSniffer();
+    const sniffer = new ImageSniffer(hashing);
     const out = createWriteStream(tempPath, { flags: 'wx' });
     // busboy keeps reading the part after the size limit; stop writing at once instead.
     const onLimit = () => sniffer.destroy(new multer.MulterError('LIMIT_FILE_SIZE', file.fieldname));
@@ -154,7 +167,7 @@ export class SniffingStorage implements multer.StorageEngine {
       file.stream.off('limit', onLimit);
     }
     if (sniffer.format === undefined) throw new Error('sniffer finished without a decision');
-    return { format: sniffer.format, path: tempPath, size: sniffer.bytes, sha256: sniffer.hash.digest('hex') };
+    return { format: sniffer.format, path: tempPath, size: sniffer.bytes, sha256: sniffer.hash?.digest('hex') ?? '' };
   }
 }
 

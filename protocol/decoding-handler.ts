@@ -1,27 +1,35 @@
 import type { Logger } from '../common/log.js';
 import { DecodeError } from './codec.js';
-import type { EntryHandler } from './stream-inbox.js';
+import type { BatchHandler } from './stream-inbox.js';
 
 /**
  * Wraps a message handler for a StreamInbox: malformed payloads are logged with where they
- * came from and acknowledged away (never retried, never fatal); handler errors propagate so
- * the entry is delivered again.
+ * came from and dropped (acknowledged, never retried, never fatal); the rest are handed on in
+ * order. Handler errors propagate so the batch is delivered again.
  */
 export function decodingHandler<T>(
   stream: string,
   decode: (payload: Buffer) => T,
-  handle: (message: T) => Promise<void>,
+  handle: (messages: T[]) => Promise<void>,
   log: Logger,
-): EntryHandler {
-  return async (payload, entryId) => {
-    let message: T;
-    try {
-      message = decode(payload);
-    } catch (err) {
-      if (!(err instanceof DecodeError)) throw err;
-      log.warn('malformed message dropped', { stream, entry: entryId, bytes: payload.length, error: err.message });
-      return;
+): BatchHandler {
+  return async (entries) => {
+    const messages: T[] = [];
+    for (const { id, payload } of entries) {
+      try {
+        messages.push(decode(payload));
+      } catch (err) {
+        if (!(err instanceof DecodeError)) throw err;
+        log.warn('malformed message dropped', { stream, entry: id, bytes: payload.length, error: err.message });
+      }
     }
-    await handle(message);
+    if (messages.length > 0) await handle(messages);
+  };
+}
+
+/** Adapts a one-message-at-a-time handler. */
+export function oneByOne<T>(handle: (message: T) => Promise<void>): (messages: T[]) => Promise<void> {
+  return async (messages) => {
+    for (const message of messages) await handle(message);
   };
 }

@@ -17,8 +17,16 @@ export interface InboxOptions {
   batch?: number;
 }
 
-/** Returns normally when the entry may be acknowledged; throws to have it delivered again. */
-export type EntryHandler = (payload: Buffer, entryId: string) => Promise<void>;
+export interface InboxEntry {
+  id: string;
+  payload: Buffer;
+}
+
+/**
+ * Handles one read's worth of entries, in order. Returns normally when all of them may be
+ * acknowledged; throws to have the whole batch delivered again (receivers are idempotent).
+ */
+export type BatchHandler = (entries: InboxEntry[]) => Promise<void>;
 
 type StreamReply = [Buffer, [Buffer, Buffer[]][]][] | null;
 
@@ -39,7 +47,7 @@ export class StreamInbox {
     /** A connection used only by this inbox: XREADGROUP BLOCK holds it. */
     private readonly redis: Redis,
     private readonly opts: InboxOptions,
-    private readonly handler: EntryHandler,
+    private readonly handler: BatchHandler,
     private readonly log: Logger,
   ) {
     this.blockMs = opts.blockMs ?? 1000;
@@ -64,6 +72,7 @@ export class StreamInbox {
   async close(): Promise<void> {
     this.running = false;
     await this.loop;
+    await this.flushAcks().catch((err) => this.log.warn('final acknowledgement failed', { error: (err as Error).message }));
   }
 
   private async run(): Promise<void> {
@@ -89,45 +98,61 @@ export class StreamInbox {
     }
   }
 
+  /** Ids handled but not yet acknowledged: sent with the next read, in the same write. */
+  private toAck: string[] = [];
+
   private async readOnce(): Promise<void> {
     const fromPending = this.readPending;
-    const reply = (await this.redis.callBuffer(
-      'XREADGROUP',
-      'GROUP',
-      this.opts.group,
-      this.opts.consumer,
-      'COUNT',
-      this.batch,
+    const read = [
+      'GROUP', this.opts.group, this.opts.consumer, 'COUNT', this.batch,
       ...(fromPending ? [] : ['BLOCK', this.blockMs]),
-      'STREAMS',
-      this.opts.stream,
-      fromPending ? '0' : '>',
-    )) as StreamReply;
-    const entries = reply?.[0]?.[1] ?? [];
-    if (fromPending && entries.length === 0) this.readPending = false;
-    for (const [rawId, fields] of entries) {
-      const entryId = rawId.toString();
-      const payload = fieldValue(fields);
-      if (payload !== undefined) {
-        try {
-          await this.handler(payload, entryId);
-        } catch (err) {
-          // Not acknowledged: it stays pending and is read again from the pending list.
-          this.readPending = true;
-          this.log.error('message handling failed; will retry', {
-            stream: this.opts.stream,
-            entry: entryId,
-            error: (err as Error).message,
-          });
-          await new Promise((r) => setTimeout(r, 200));
-          return;
-        }
-      } else {
-        // A pending entry whose body was deleted (XDEL raced) or a foreign entry: drop it.
-        this.log.warn('stream entry without payload dropped', { stream: this.opts.stream, entry: entryId });
-      }
-      await this.redis.multi().xack(this.opts.stream, this.opts.group, entryId).xdel(this.opts.stream, entryId).exec();
+      'STREAMS', this.opts.stream, fromPending ? '0' : '>',
+    ];
+    let reply: StreamReply;
+    if (this.toAck.length > 0) {
+      const ids = this.toAck;
+      // XACK + XDEL of the last batch and the next XREADGROUP go out as one pipeline.
+      const results = await this.redis
+        .pipeline()
+        .xack(this.opts.stream, this.opts.group, ...ids)
+        .xdel(this.opts.stream, ...ids)
+        .callBuffer('XREADGROUP', ...read)
+        .exec();
+      this.toAck = [];
+      for (const [err] of results ?? []) if (err) throw err;
+      reply = (results?.[2]?.[1] ?? null) as StreamReply;
+    } else {
+      reply = (await this.redis.callBuffer('XREADGROUP', ...read)) as StreamReply;
     }
+    const raw = reply?.[0]?.[1] ?? [];
+    if (fromPending && raw.length === 0) this.readPending = false;
+    if (raw.length === 0) return;
+    const ids = raw.map(([id]) => id.toString());
+    const entries: InboxEntry[] = [];
+    raw.forEach(([, fields], i) => {
+      const payload = fieldValue(fields);
+      // A pending entry whose body was deleted, or a foreign entry: acknowledged and dropped.
+      if (payload === undefined) this.log.warn('stream entry without payload dropped', { stream: this.opts.stream, entry: ids[i] });
+      else entries.push({ id: ids[i]!, payload });
+    });
+    try {
+      await this.handler(entries);
+    } catch (err) {
+      // Not acknowledged: the batch stays pending and is read again from the pending list.
+      this.readPending = true;
+      this.log.error('message handling failed; will retry', { stream: this.opts.stream, error: (err as Error).message });
+      await new Promise((r) => setTimeout(r, 200));
+      return;
+    }
+    this.toAck = ids;
+  }
+
+  /** Acknowledges what was handled before the loop stops. */
+  private async flushAcks(): Promise<void> {
+    if (this.toAck.length === 0) return;
+    const ids = this.toAck;
+    this.toAck = [];
+    await this.redis.pipeline().xack(this.opts.stream, this.opts.group, ...ids).xdel(this.opts.stream, ...ids).exec();
   }
 }
 

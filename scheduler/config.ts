@@ -14,6 +14,7 @@ export interface SchedulerConfig {
   stalledIntervalMs: number;
   executorTimeoutMs: number;
   shutdownGraceMs: number;
+  revivePollMs: number;
 }
 
 export function loadSchedulerConfig(env: Record<string, string | undefined>): Readonly<SchedulerConfig> {
@@ -34,6 +35,7 @@ export function loadSchedulerConfig(env: Record<string, string | undefined>): Re
     stalledIntervalMs: r.int('STALLED_INTERVAL_MS', 30_000, { min: 1000 }),
     executorTimeoutMs: r.int('EXECUTOR_TIMEOUT_MS', 10_000, { min: 500 }),
     shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', 20_000, { min: 0 }),
+    revivePollMs: r.int('REVIVE_POLL_MS', 100, { min: 10 }),
   };
   return r.done(config);
 }

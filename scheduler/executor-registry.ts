@@ -50,6 +50,11 @@ export class ExecutorRegistry {
     if (record) record.declined = true;
   }
 
+  hasDeclined(): boolean {
+    for (const record of this.executors.values()) if (record.declined) return true;
+    return false;
+  }
+
   /** Executors to revive; clears their declined mark. */
   takeDeclined(): string[] {
     const ids: string[] = [];

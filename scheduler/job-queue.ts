@@ -4,7 +4,7 @@
  * are extended explicitly while tasks run. The stalled-job check still runs here, so if the
  * scheduler dies, BullMQ puts its jobs back.
  */
-import { Job, QueueEvents, UnrecoverableError, Worker } from 'bullmq';
+import { Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../common/log.js';
 import type { ImageJobData, ImageJobProgress, ImageJobResult } from '../common/queue.js';
@@ -23,7 +23,8 @@ export interface JobQueue {
   requeue(job: QueuedJob, token: string): Promise<void>;
   /** False when the lock is gone (the stalled check took the job back). */
   extendLock(job: QueuedJob, token: string, durationMs: number): Promise<boolean>;
-  onJobsWaiting(listener: () => void): void;
+  /** True when a job is waiting, or a delayed one (a retry's backoff) is due. */
+  hasRunnableJobs(nowMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -35,9 +36,13 @@ export interface BullmqJobQueueOptions {
 
 export class BullmqJobQueue implements JobQueue {
   private readonly worker: Worker<ImageJobData, ImageJobResult>;
-  private readonly events: QueueEvents;
+  private readonly queue: Queue<ImageJobData, ImageJobResult>;
 
-  constructor(connection: Redis, eventsConnection: Redis, opts: BullmqJobQueueOptions, log: Logger) {
+  constructor(
+    private readonly connection: Redis,
+    opts: BullmqJobQueueOptions,
+    log: Logger,
+  ) {
     this.worker = new Worker<ImageJobData, ImageJobResult>(opts.queueName, null, {
       connection,
       autorun: false,
@@ -47,8 +52,8 @@ export class BullmqJobQueue implements JobQueue {
     });
     this.worker.on('error', (err) => log.warn('bullmq worker error', { error: err.message }));
     void this.worker.startStalledCheckTimer();
-    this.events = new QueueEvents(opts.queueName, { connection: eventsConnection });
-    this.events.on('error', (err) => log.warn('bullmq events error', { error: err.message }));
+    this.queue = new Queue<ImageJobData, ImageJobResult>(opts.queueName, { connection });
+    this.queue.on('error', (err) => log.warn('bullmq queue error', { error: err.message }));
   }
 
   async take(token: string): Promise<QueuedJob | undefined> {
@@ -79,12 +84,17 @@ export class BullmqJobQueue implements JobQueue {
     return (await job.extendLock(token, durationMs)) === 1;
   }
 
-  onJobsWaiting(listener: () => void): void {
-    this.events.on('waiting', listener);
+  async hasRunnableJobs(nowMs: number): Promise<boolean> {
+    const counts = await this.queue.getJobCounts('wait', 'prioritized');
+    if ((counts.wait ?? 0) + (counts.prioritized ?? 0) > 0) return true;
+    // BullMQ scores delayed jobs as dueTimestamp * 0x1000 (+ a counter); due ones are promoted
+    // by the next fetch, so an offer is worth asking for.
+    const [, score] = await this.connection.zrange(this.queue.keys.delayed!, 0, 0, 'WITHSCORES');
+    return score !== undefined && Number(score) / 0x1000 <= nowMs;
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([this.worker.close(), this.events.close()]);
+    await Promise.allSettled([this.worker.close(), this.queue.close()]);
   }
 }
 

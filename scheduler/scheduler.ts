@@ -9,14 +9,19 @@ import { randomUUID } from 'node:crypto';
 import { describeError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { formatResources } from '../protocol/resources.js';
-import type { ExecutorEvent, Offer, SchedulerCall, TaskInfo, TaskState, TaskStatus } from '../protocol/types.js';
+import { isTerminal, type ExecutorEvent, type Offer, type SchedulerCall, type TaskInfo, type TaskState, type TaskStatus } from '../protocol/types.js';
 import { ExecutorRegistry } from './executor-registry.js';
 import { isLostJobError, type JobQueue, type QueuedJob } from './job-queue.js';
 import { neverFits, planLaunch, tasksThatFit, type TaskDemand } from './offer-matching.js';
 import { statusToJobAction, type JobAction } from './status-to-job.js';
 import { validateJobData } from './validate-job.js';
 
-export type CallSender = (executorId: string, call: SchedulerCall) => Promise<void>;
+export interface SchedulerBus {
+  /** Delivers calls to one executor's inbox, in order. */
+  send(executorId: string, calls: SchedulerCall[]): Promise<void>;
+  /** Called on signs of life, so the executor's inbox does not expire while it is alive. */
+  keepInbox(executorId: string): Promise<void>;
+}
 
 export interface SchedulerOptions {
   uploadUrl: string;
@@ -26,6 +31,7 @@ export interface SchedulerOptions {
   lockDurationMs: number;
   executorTimeoutMs: number;
   shutdownGraceMs: number;
+  revivePollMs: number;
 }
 
 interface ActiveTask {
@@ -41,19 +47,21 @@ export class Scheduler {
   private readonly registry = new ExecutorRegistry();
   private draining = false;
   private timers: NodeJS.Timeout[] = [];
-  private reviveScheduled = false;
+  private revivePolling = false;
+  /** While a batch is handled, calls are collected here and sent together at its end. */
+  private outbox: Map<string, SchedulerCall[]> | undefined;
 
   constructor(
     private readonly queue: JobQueue,
-    private readonly send: CallSender,
+    private readonly bus: SchedulerBus,
     private readonly opts: SchedulerOptions,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
   ) {}
 
   start(): void {
-    this.queue.onJobsWaiting(() => this.scheduleRevive());
     this.timers.push(
+      setInterval(() => void this.reviveIfWork(), this.opts.revivePollMs),
       setInterval(() => void this.extendLocks(), Math.max(500, this.opts.lockDurationMs / 3)),
       setInterval(() => void this.checkExecutors(), Math.max(200, Math.min(1000, this.opts.executorTimeoutMs / 4))),
     );
@@ -63,11 +71,53 @@ export class Scheduler {
     return this.tasks.size;
   }
 
+  /**
+   * Handles one inbox batch in order. A RUNNING update followed in the same batch by the task's
+   * terminal update is skipped: its progress would be overwritten at once.
+   */
+  async handleEvents(events: ExecutorEvent[]): Promise<void> {
+    const ending = new Set(events.flatMap((e) => (e.kind === 'update' && isTerminal(e.status.state) ? [e.status.taskId] : [])));
+    this.outbox = new Map();
+    try {
+      // Updates of different tasks are independent: handled together, their Redis calls share
+      // round trips. Everything else keeps its order relative to them.
+      let updates: Promise<void>[] = [];
+      for (const event of events) {
+        if (event.kind === 'update') {
+          this.registry.touch(event.executorId, this.now());
+          if (!isTerminal(event.status.state) && ending.has(event.status.taskId)) continue;
+          updates.push(this.handleUpdate(event.status));
+          continue;
+        }
+        await Promise.all(updates);
+        updates = [];
+        await this.handleEvent(event);
+      }
+      await Promise.all(updates);
+    } finally {
+      // Sent even when handling failed half-way: launched tasks must reach their executor.
+      const outbox = this.outbox;
+      this.outbox = undefined;
+      await Promise.all([...outbox].map(([executorId, calls]) => this.bus.send(executorId, calls)));
+    }
+  }
+
+  private async send(executorId: string, call: SchedulerCall): Promise<void> {
+    if (this.outbox) {
+      const calls = this.outbox.get(executorId) ?? [];
+      calls.push(call);
+      this.outbox.set(executorId, calls);
+      return;
+    }
+    await this.bus.send(executorId, [call]);
+  }
+
   async handleEvent(event: ExecutorEvent): Promise<void> {
     const record = this.registry.touch(event.executorId, this.now());
     switch (event.kind) {
       case 'register':
         this.registry.register(event.executorId, event.hostname, event.resources, this.now());
+        await this.bus.keepInbox(event.executorId);
         this.log.info('executor registered', {
           executor: event.executorId,
           host: event.hostname,
@@ -81,6 +131,7 @@ export class Scheduler {
         }
         return;
       case 'heartbeat':
+        await this.bus.keepInbox(event.executorId);
         return;
       case 'offer':
         return this.handleOffer(event.offer);
@@ -112,11 +163,12 @@ export class Scheduler {
       await this.decline(offer, 0);
       return;
     }
+    // All fetches at once: they share a round trip, and surplus ones simply come back empty.
+    const tokens = Array.from({ length: fit }, () => `task-${randomUUID()}`);
+    const fetched = await Promise.all(tokens.map(async (token) => ({ token, job: await this.queue.take(token) })));
     const taken: { job: QueuedJob; token: string }[] = [];
-    while (taken.length < fit) {
-      const token = `task-${randomUUID()}`;
-      const job = await this.queue.take(token);
-      if (!job) break;
+    for (const { job, token } of fetched) {
+      if (!job) continue;
       const problem = validateJobData(job.data);
       if (problem) {
         this.log.warn('job has invalid data; failed without retry', { job: job.id, problem });
@@ -147,14 +199,6 @@ export class Scheduler {
     });
     await this.send(offer.executorId, { kind: 'launch', offerId: offer.id, tasks: infos });
     this.log.debug('launched', { executor: offer.executorId, offer: offer.id, tasks: infos.length });
-    await Promise.all(
-      infos.map((info) =>
-        this.apply(info.taskId, {
-          kind: 'progress',
-          progress: { state: 'TASK_STAGING', stage: 'none', executorId: info.executorId, taskId: info.taskId },
-        }),
-      ),
-    );
   }
 
   private async decline(offer: Offer, refuseSeconds: number): Promise<void> {
@@ -289,16 +333,22 @@ export class Scheduler {
     );
   }
 
-  private scheduleRevive(): void {
-    if (this.reviveScheduled || this.draining) return;
-    this.reviveScheduled = true;
-    // Coalesce a burst of added jobs into one revive per executor.
-    setTimeout(() => {
-      this.reviveScheduled = false;
-      for (const id of this.registry.takeDeclined()) {
-        this.send(id, { kind: 'revive' }).catch((err) => this.log.warn('revive failed', { executor: id, error: describeError(err) }));
-      }
-    }, 50).unref();
+  /**
+   * Revives declined executors once runnable jobs exist. Polled (one cheap count, and only
+   * while some executor is declined) rather than following the queue's event stream, which
+   * would cost the scheduler a parse of every event of every job.
+   */
+  private async reviveIfWork(): Promise<void> {
+    if (this.draining || this.revivePolling || !this.registry.hasDeclined()) return;
+    this.revivePolling = true;
+    try {
+      if (!(await this.queue.hasRunnableJobs(this.now()))) return;
+      for (const id of this.registry.takeDeclined()) await this.send(id, { kind: 'revive' });
+    } catch (err) {
+      this.log.warn('revive check failed', { error: describeError(err) });
+    } finally {
+      this.revivePolling = false;
+    }
   }
 
   /**

@@ -128,7 +128,6 @@ describe('pipeline: fileserver + scheduler + two executors', () => {
     await watchJobs(p.queue, p.events, [String(job!.id)]);
     p.events.off('progress', onProgress);
     const states = seen.map((s) => (s as { state: string }).state);
-    assert.ok(states.includes('TASK_STAGING'), `progress states: ${states.join(', ')}`);
     assert.ok(states.includes('TASK_RUNNING'), `progress states: ${states.join(', ')}`);
     assert.equal((seen.find((s) => (s as { state: string }).state === 'TASK_RUNNING') as { stage: string }).stage, 'download');
   });
