@@ -180,7 +180,8 @@ export class Executor {
   }
 
   private async heartbeat(): Promise<void> {
-    await this.send({ kind: 'heartbeat', running: this.tasks.size }).catch((err) =>
+    const tasks = [...this.tasks.keys(), ...[...this.unacked.values()].map((u) => u.status.taskId)];
+    await this.send({ kind: 'heartbeat', running: this.tasks.size, tasks }).catch((err) =>
       this.log.warn('heartbeat failed', { error: describeError(err) }),
     );
   }

@@ -263,7 +263,7 @@ export function encodeEvent(e: ExecutorEvent): Buffer {
         },
       });
     case 'heartbeat':
-      return encode(EventType, { ...base, heartbeat: { running: e.running } });
+      return encode(EventType, { ...base, heartbeat: { running: e.running, tasks: e.tasks.map((value) => ({ value })) } });
     case 'offer':
       return encode(EventType, {
         ...base,
@@ -301,8 +301,15 @@ export function decodeEvent(bytes: Uint8Array): ExecutorEvent {
         pid: num(r.pid, 'register.pid'),
       };
     }
-    case 'heartbeat':
-      return { ...base, kind: 'heartbeat', running: num(obj(w.heartbeat, 'heartbeat').running, 'heartbeat.running') };
+    case 'heartbeat': {
+      const h = obj(w.heartbeat, 'heartbeat');
+      return {
+        ...base,
+        kind: 'heartbeat',
+        running: num(h.running, 'heartbeat.running'),
+        tasks: arr(h.tasks, 'heartbeat.tasks').map((t, i) => id(t, `heartbeat.tasks[${i}]`)),
+      };
+    }
     case 'offer': {
       const offer = offerFromWire(w.offer);
       if (offer.executorId !== executorId) fail('offer.executor_id', 'differs from the sender');

@@ -102,7 +102,7 @@ interface EventBase {
 export type ExecutorEvent = EventBase &
   (
     | { kind: 'register'; hostname: string; resources: Resources; running: string[]; pid: number }
-    | { kind: 'heartbeat'; running: number }
+    | { kind: 'heartbeat'; running: number; tasks: string[] }
     | { kind: 'offer'; offer: Offer }
     | { kind: 'rescind'; offerId: string }
     | { kind: 'update'; status: TaskStatus }

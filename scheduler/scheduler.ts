@@ -36,6 +36,7 @@ export interface SchedulerOptions {
 
 interface ActiveTask {
   info: TaskInfo;
+  launchedAtMs: number;
   job: QueuedJob;
   token: string;
   state: TaskState;
@@ -132,6 +133,7 @@ export class Scheduler {
         return;
       case 'heartbeat':
         await this.bus.keepInbox(event.executorId);
+        await this.reconcileLaunches(event.executorId, new Set(event.tasks));
         return;
       case 'offer':
         return this.handleOffer(event.offer);
@@ -194,7 +196,7 @@ export class Scheduler {
         resources: slices[i] ?? { cpus: 0, memMb: 0, ports: [] },
         attempt: job.attemptsMade + 1,
       };
-      this.tasks.set(token, { info, job, token, state: 'TASK_STAGING', seenUuids: new Set() });
+      this.tasks.set(token, { info, job, token, launchedAtMs: this.now(), state: 'TASK_STAGING', seenUuids: new Set() });
       return info;
     });
     await this.send(offer.executorId, { kind: 'launch', offerId: offer.id, tasks: infos });
@@ -282,6 +284,21 @@ export class Scheduler {
     }
   }
 
+  /**
+   * A task launched on `executorId` well before this heartbeat that the executor does not know
+   * never reached it (its launch was lost): the job goes back to the queue, no attempt spent.
+   */
+  private async reconcileLaunches(executorId: string, known: ReadonlySet<string>): Promise<void> {
+    const graceMs = Math.max(5_000, this.opts.executorTimeoutMs);
+    const lost = [...this.tasks.values()].filter(
+      (t) => t.info.executorId === executorId && !known.has(t.token) && this.now() - t.launchedAtMs > graceMs,
+    );
+    for (const task of lost) {
+      this.log.warn('launched task unknown to its executor; requeued', { task: task.token, job: task.job.id, executor: executorId });
+      await this.apply(task.token, { kind: 'requeue', reason: 'INVALID_OFFER', message: 'INVALID_OFFER: the launch never reached the executor' });
+    }
+  }
+
   private async loseTasksOf(executorId: string, reason: 'EXECUTOR_LOST' | 'EXECUTOR_SHUTDOWN', message: string) {
     const tasks = [...this.tasks.values()].filter((t) => t.info.executorId === executorId);
     for (const task of tasks) await this.lose(task, reason, message);
@@ -304,7 +321,8 @@ export class Scheduler {
     await this.apply(task.token, statusToJobAction(status, task.info));
   }
 
-  private async checkExecutors(): Promise<void> {
+  /** Marks the tasks of executors silent for too long LOST. Run periodically by start(). */
+  async checkExecutors(): Promise<void> {
     for (const id of this.registry.silentSince(this.now(), this.opts.executorTimeoutMs)) {
       this.registry.remove(id);
       try {
@@ -338,7 +356,7 @@ export class Scheduler {
    * while some executor is declined) rather than following the queue's event stream, which
    * would cost the scheduler a parse of every event of every job.
    */
-  private async reviveIfWork(): Promise<void> {
+  async reviveIfWork(): Promise<void> {
     if (this.draining || this.revivePolling || !this.registry.hasDeclined()) return;
     this.revivePolling = true;
     try {

@@ -18,9 +18,10 @@ export function redisServerOnPath(): boolean {
   return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
-export async function startPrivateRedis(): Promise<PrivateRedis> {
+/** `port` reuses a known port (tests restart Redis under running clients). */
+export async function startPrivateRedis(opts: { port?: number } = {}): Promise<PrivateRedis> {
   const dir = await mkdtemp(join(tmpdir(), 'offer-invert-redis-'));
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const child: ChildProcess = spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'],

@@ -17,7 +17,7 @@ const info: TaskInfo = {
 describe('codec round trips', () => {
   const events: ExecutorEvent[] = [
     { executorId: 'exec-a', sentAtMs: 1700000000123, kind: 'register', hostname: 'h', resources: { cpus: 2, memMb: 2048, ports: [{ begin: 31000, end: 31099 }] }, running: ['t1', 't2'], pid: 42 },
-    { executorId: 'exec-a', sentAtMs: 1, kind: 'heartbeat', running: 3 },
+    { executorId: 'exec-a', sentAtMs: 1, kind: 'heartbeat', running: 2, tasks: ['t1', 't2', 't3'] },
     { executorId: 'exec-a', sentAtMs: 1, kind: 'offer', offer: { id: 'o1', executorId: 'exec-a', hostname: 'h', resources: { cpus: 1.5, memMb: 512, ports: [] }, expiresAtMs: 1700000009999 } },
     { executorId: 'exec-a', sentAtMs: 1, kind: 'rescind', offerId: 'o1' },
     { executorId: 'exec-a', sentAtMs: 1, kind: 'unregister', reason: 'shutdown' },
@@ -56,7 +56,7 @@ describe('codec rejects malformed messages with DecodeError', () => {
   const bad: [string, Buffer][] = [
     ['random bytes', Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x01])],
     ['text', Buffer.from('{"kind":"offer"}')],
-    ['truncated message', encodeEvent({ executorId: 'e', sentAtMs: 1, kind: 'heartbeat', running: 1 }).subarray(0, 3)],
+    ['truncated message', encodeEvent({ executorId: 'e', sentAtMs: 1, kind: 'heartbeat', running: 1, tasks: ['t1'] }).subarray(0, 3)],
     ['empty envelope (no event set)', Buffer.alloc(0)],
     ['an offer from another executor', encodeEvent({ executorId: 'e1', sentAtMs: 1, kind: 'offer', offer: { id: 'o', executorId: 'e2', hostname: 'h', resources: { cpus: 1, memMb: 1, ports: [] }, expiresAtMs: 1 } })],
   ];

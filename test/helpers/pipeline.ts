@@ -38,9 +38,14 @@ export interface Pipeline {
 
 export const TOKEN = 'test-token-123';
 
-export async function startPipeline(opts: { executors: number; schedulerEnv?: Record<string, string>; executorEnv?: Record<string, string> }): Promise<Pipeline> {
+export async function startPipeline(opts: {
+  executors: number;
+  redisUrl?: string;
+  schedulerEnv?: Record<string, string>;
+  executorEnv?: Record<string, string>;
+}): Promise<Pipeline> {
   const log = createLogger({ test: true }, (process.env.TEST_LOG_LEVEL as 'debug' | undefined) ?? 'silent');
-  const redisUrl = await testRedisUrl();
+  const redisUrl = opts.redisUrl ?? (await testRedisUrl());
   const queueName = freshQueueName('pipeline');
   const uploadDir = await mkdtemp(join(tmpdir(), 'pipeline-uploads-'));
   const imagesDir = await mkdtemp(join(tmpdir(), 'pipeline-images-'));
@@ -79,9 +84,12 @@ export async function startPipeline(opts: { executors: number; schedulerEnv?: Re
   for (let i = 1; i <= opts.executors; i++) await startExecutor(`exec-${i}`);
 
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  redis.on('error', () => undefined); // reconnects on its own; tests that restart Redis expect errors
   const queue = new Queue<ImageJobData, ImageJobResult>(queueName, { connection: redis });
   const eventsRedis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  eventsRedis.on('error', () => undefined);
   const events = new QueueEvents(queueName, { connection: eventsRedis });
+  events.on('error', () => undefined);
   await events.waitUntilReady();
 
   const stop = async () => {
