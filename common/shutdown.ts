@@ -24,3 +24,8 @@ export function onShutdownSignal(log: Logger, close: () => Promise<void>): void 
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
 }
+
+/** Tells a launching parent (npm start, batch) that this process is up, when there is one. */
+export function notifyReady(): void {
+  process.send?.({ ready: true });
+}

@@ -1,7 +1,7 @@
 /** Composition root of an executor process. */
 import { ConfigError } from '../common/config.js';
 import { createLogger } from '../common/log.js';
-import { onShutdownSignal } from '../common/shutdown.js';
+import { notifyReady, onShutdownSignal } from '../common/shutdown.js';
 import { loadExecutorConfig, type ExecutorConfig } from './config.js';
 import { startExecutorService, type ExecutorService } from './executor-service.js';
 
@@ -21,3 +21,4 @@ onShutdownSignal(log, async () => {
   log.info('executor stopped');
 });
 service = await startExecutorService(config, log);
+notifyReady();

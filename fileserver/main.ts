@@ -2,6 +2,7 @@
 import type { Server } from 'node:http';
 import { ConfigError } from '../common/config.js';
 import { createLogger } from '../common/log.js';
+import { notifyReady } from '../common/shutdown.js';
 import { createFileserverApp } from './app.js';
 import { loadFileserverConfig, type FileserverConfig } from './config.js';
 
@@ -23,13 +24,15 @@ const app = createFileserverApp(config, log);
 
 const server: Server = app.listen(config.port, config.host, (err?: Error) => {
   if (err) {
-    log.error('fileserver could not listen', { host: config.host, port: config.port, err });
+    const hint = (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'the port is taken: set PORT to another one' : undefined;
+    log.error('fileserver could not listen', { host: config.host, port: config.port, err, hint });
     process.exit(1);
   }
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   log.info('fileserver listening', { url: `http://${host}:${port}`, uploadDir: config.uploadDir, imagesDir: config.imagesDir });
+  notifyReady();
 });
 
 let stopping = false;

@@ -1,7 +1,7 @@
 /** Composition root of the scheduler process. */
 import { ConfigError } from '../common/config.js';
 import { createLogger } from '../common/log.js';
-import { onShutdownSignal } from '../common/shutdown.js';
+import { notifyReady, onShutdownSignal } from '../common/shutdown.js';
 import { loadSchedulerConfig, type SchedulerConfig } from './config.js';
 import { startSchedulerService } from './scheduler-service.js';
 
@@ -22,3 +22,4 @@ onShutdownSignal(log, async () => {
   await service.close();
   log.info('scheduler stopped');
 });
+notifyReady();

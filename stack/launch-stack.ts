@@ -46,6 +46,8 @@ interface Child {
   name: string;
   proc: ChildProcess;
   exited: Promise<number | null>;
+  /** Resolves when the child reports it is up (common/shutdown.ts notifyReady). */
+  ready: Promise<void>;
 }
 
 const mainOf = (proc: string) => fileURLToPath(new URL(`../${proc}/main.js`, import.meta.url));
@@ -85,14 +87,27 @@ export async function launchStack(opts: StackOptions, log: Logger): Promise<Runn
 
   const children: Child[] = [];
   let stopping = false;
+  // If the launcher dies without stop() (an uncaught error), its detached children go with it.
+  process.once('exit', () => children.forEach((c) => c.proc.exitCode === null && c.proc.kill('SIGTERM')));
   let reportExit: (name: string) => void = () => undefined;
   const unexpectedExit = new Promise<string>((resolve) => (reportExit = resolve));
 
   const startChild = (name: string, proc: string, env: Record<string, string>): Child => {
-    const child = spawn(process.execPath, [mainOf(proc)], { env: { ...baseEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Own process group: Ctrl-C in the terminal reaches only this launcher, which then stops the
+    // children in order (executors drain while the scheduler and fileserver still serve them).
+    const child = spawn(process.execPath, [mainOf(proc)], {
+      env: { ...baseEnv, ...env },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      detached: true,
+    });
+    const ready = new Promise<void>((resolve, reject) => {
+      child.once('message', () => resolve());
+      child.once('exit', (code) => reject(new StackError(`${name} exited during start-up (code ${code}); see its output above`)));
+    });
+    ready.catch(() => undefined);
     const width = 12;
     for (const stream of [child.stdout, child.stderr]) {
-      createInterface({ input: stream }).on('line', (line) => output(`${name.padEnd(width)}| ${line}`));
+      if (stream) createInterface({ input: stream }).on('line', (line) => output(`${name.padEnd(width)}| ${line}`));
     }
     const exited = new Promise<number | null>((resolve) =>
       child.once('exit', (code) => {
@@ -103,7 +118,7 @@ export async function launchStack(opts: StackOptions, log: Logger): Promise<Runn
         resolve(code);
       }),
     );
-    const entry = { name, proc: child, exited };
+    const entry = { name, proc: child, exited, ready };
     children.push(entry);
     return entry;
   };
@@ -138,11 +153,22 @@ export async function launchStack(opts: StackOptions, log: Logger): Promise<Runn
     for (let i = 1; i <= opts.executors; i++) {
       startChild(`executor-${i}`, 'executor', { EXECUTOR_ID: process.env.EXECUTOR_ID ? `${process.env.EXECUTOR_ID}-${i}` : `executor-${i}`, EXECUTOR_CPUS: executorCpus });
     }
+    await withTimeout(Promise.all(children.map((c) => c.ready)), 30_000, 'the pipeline processes did not all start within 30 s');
   } catch (err) {
     await stop();
     throw err;
   }
   return { redisUrl, fileserverUrl, imagesBaseUrl: `${fileserverUrl}/images/`, uploadToken, unexpectedExit, stop };
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new StackError(message)), ms)));
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function waitForHealth(url: string, child: Child): Promise<void> {

@@ -1,0 +1,100 @@
+/**
+ * The README's commands as a user runs them: real processes, real Redis, real HTTP.
+ * `batch` inverts a list and exits 1 when an image failed; `start` shuts down cleanly on SIGTERM.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import sharp from 'sharp';
+import { freshQueueName, testRedisUrl } from './helpers/redis.js';
+
+const cli = (name: string) => fileURLToPath(new URL(`../cli/${name}.js`, import.meta.url));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(script: string, args: string[], env: Record<string, string>, onStdout?: (text: string, kill: () => void) => void): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const guard = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      onStdout?.(stdout, () => child.kill('SIGTERM'));
+    });
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code) => {
+      clearTimeout(guard);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+async function workspace() {
+  const root = await mkdtemp(join(tmpdir(), 'cli-test-'));
+  const images = join(root, 'images');
+  const uploads = join(root, 'uploads');
+  await import('node:fs/promises').then((fs) => fs.mkdir(images));
+  await writeFile(join(images, 'red.png'), await sharp({ create: { width: 20, height: 10, channels: 3, background: '#ff0000' } }).png().toBuffer());
+  await writeFile(join(images, 'grey.jpg'), await sharp({ create: { width: 20, height: 10, channels: 3, background: '#404040' } }).jpeg().toBuffer());
+  return { root, images, uploads };
+}
+
+describe('command line', () => {
+  it('batch inverts every listed image into UPLOAD_DIR, reports a 404 and exits 1', async (t) => {
+    const w = await workspace();
+    t.after(() => rm(w.root, { recursive: true, force: true }));
+    const list = join(w.root, 'images.txt');
+    await writeFile(list, '# test list\nred.png\n\ngrey.jpg\nmissing.png\nnot a url\n');
+    const env = { REDIS_URL: await testRedisUrl(), QUEUE_NAME: freshQueueName('cli'), IMAGES_DIR: w.images, UPLOAD_DIR: w.uploads, EXECUTORS: '2' };
+    const result = await run(cli('batch'), [list], env);
+    assert.equal(result.code, 1, result.stdout + result.stderr);
+    assert.match(result.stderr, /images\.txt:6: .*not a url/);
+    assert.match(result.stdout, /inverted 2 of 3 images/);
+    assert.match(result.stdout, /FAIL\s+http:\/\/127\.0\.0\.1:\d+\/images\/missing\.png\n\s+DOWNLOAD_NOT_FOUND/);
+    const files = (await readdir(w.uploads)).filter((f) => !f.startsWith('.')).sort();
+    assert.equal(files.length, 2);
+    assert.match(files[0]!, /^grey-[0-9a-f]{12}\.jpg$/);
+    assert.match(files[1]!, /^red-[0-9a-f]{12}\.png$/);
+    const { data } = await sharp(join(w.uploads, files[1]!)).raw().toBuffer({ resolveWithObject: true });
+    assert.deepEqual([...data.subarray(0, 3)], [0, 255, 255], 'red came out cyan');
+  });
+
+  it('batch exits 0 when every image is inverted', async (t) => {
+    const w = await workspace();
+    t.after(() => rm(w.root, { recursive: true, force: true }));
+    const list = join(w.root, 'images.txt');
+    await writeFile(list, 'red.png\ngrey.jpg\n');
+    const env = { REDIS_URL: await testRedisUrl(), QUEUE_NAME: freshQueueName('cli'), IMAGES_DIR: w.images, UPLOAD_DIR: w.uploads, EXECUTORS: '1' };
+    const result = await run(cli('batch'), [list], env);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(result.stdout, /inverted 2 of 2 images/);
+  });
+
+  it('start brings the stack up and stops every process cleanly on SIGTERM', async (t) => {
+    const w = await workspace();
+    t.after(() => rm(w.root, { recursive: true, force: true }));
+    const env = { REDIS_URL: await testRedisUrl(), QUEUE_NAME: freshQueueName('cli'), IMAGES_DIR: w.images, UPLOAD_DIR: w.uploads, PORT: '0', EXECUTORS: '2', LOG_LEVEL: 'info' };
+    let signalled = false;
+    const result = await run(cli('start'), [], env, (text, kill) => {
+      if (!signalled && text.includes('pipeline is up')) {
+        signalled = true;
+        setTimeout(kill, 500);
+      }
+    });
+    assert.ok(signalled, result.stdout + result.stderr);
+    assert.equal(result.code, 0, result.stderr);
+    for (const name of ['fileserver', 'scheduler', 'executor-1', 'executor-2']) {
+      assert.match(result.stderr, new RegExp(`${name}\\s*\\| .*(stopped)`), `${name} stopped cleanly`);
+    }
+    assert.doesNotMatch(result.stderr, /exited unexpectedly|ERROR/);
+  });
+});
