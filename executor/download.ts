@@ -3,9 +3,8 @@
  * default, and an untrusted URL must not reach private addresses, directly or by redirect.
  */
 import { lookup as dnsLookup } from 'node:dns';
-import http from 'node:http';
-import https from 'node:https';
 import type { LookupFunction } from 'node:net';
+import { isAborted, keepAliveAgents } from './http-shared.js';
 import got from 'got';
 import { PipelineError, type ErrorCode } from '../common/errors.js';
 import { checkSourceUrl, isBlockedAddress, needsAddressCheck, type UrlPolicy } from './url-policy.js';
@@ -123,18 +122,9 @@ export function downloadError(err: unknown, url: string, failure: DownloadFailur
   return new PipelineError('INTERNAL', `GET ${url} failed unexpectedly: ${message}`, { cause: err });
 }
 
-// A function, not an inline check, so TypeScript does not narrow `aborted` across the await.
-function isAborted(signal: AbortSignal | undefined): boolean {
-  return signal?.aborted === true;
-}
 
 export function createDownloader(opts: DownloadOptions): Downloader {
-  // One keep-alive pool per downloader: reusing connections to the same source host saves a
-  // TCP (and TLS) handshake per image, which dominates small downloads.
-  const agent = {
-    http: new http.Agent({ keepAlive: true }),
-    https: new https.Agent({ keepAlive: true }),
-  };
+  const agent = keepAliveAgents();
   const lookupFor = (url: URL): LookupFunction | undefined =>
     needsAddressCheck(url, opts.policy) ? guardedLookup : undefined;
 

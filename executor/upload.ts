@@ -3,8 +3,7 @@
  * here: the output name is deterministic, so a repeated upload overwrites the same file.
  */
 import { randomBytes } from 'node:crypto';
-import http from 'node:http';
-import https from 'node:https';
+import { isAborted, keepAliveAgents } from './http-shared.js';
 import got from 'got';
 import { PipelineError } from '../common/errors.js';
 import { EXTENSION, MIME_TYPE, type ImageFormat } from '../common/image-format.js';
@@ -109,16 +108,9 @@ export function multipart(name: string, image: { data: Buffer; format: ImageForm
   return { body, contentType: `multipart/form-data; boundary=${boundary}` };
 }
 
-// A function, not an inline check, so TypeScript does not narrow `aborted` across the await.
-function isAborted(signal: AbortSignal | undefined): boolean {
-  return signal?.aborted === true;
-}
 
 export function createUploader(opts: UploaderOptions): Uploader {
-  const agent = {
-    http: new http.Agent({ keepAlive: true }),
-    https: new https.Agent({ keepAlive: true }),
-  };
+  const agent = keepAliveAgents();
   const baseDelayMs = opts.retryDelayMs ?? 500;
 
   return async (target, image, signal) => {

@@ -170,7 +170,9 @@ function serveOneFile(root: string): RequestHandler<{ name: string }> {
   return (req, res, next) => {
     const name = req.params.name;
     if (!isServableName(name)) return next(notFound());
-    const options = { root, dotfiles: 'deny' as const, headers: { 'X-Content-Type-Options': 'nosniff' } };
+    // 1 MiB reads (send passes this on to the file stream): 16x fewer socket writes than the
+    // 64 KiB default, and each write that wakes the reader is what costs on small VMs.
+    const options = { root, dotfiles: 'deny' as const, headers: { 'X-Content-Type-Options': 'nosniff' }, highWaterMark: 1 << 20 };
     res.sendFile(name, options, (err?: Error) => {
       if (err === undefined || res.headersSent) return;
       const status = (err as { status?: unknown }).status;

@@ -38,13 +38,19 @@ export function isSniffedFile(file: Express.Multer.File | undefined): file is Sn
   return typeof f?.format === 'string' && typeof f.path === 'string' && typeof f.sha256 === 'string';
 }
 
+/** Chunks are gathered to this size before they go to disk: one write per MiB, not per 64 KiB. */
+const WRITE_CHUNK_BYTES = 1 << 20;
+
 /**
- * Buffers the head until it can decide, then passes everything through. Hashes only when asked:
- * the hash names uploads that come with neither a name nor a filename, and costs ~2.5 ms per MB.
+ * Buffers the head until it can decide, then passes everything through in ~1 MiB pieces (each
+ * disk write is a hand-off to a worker thread, and those add up at 16 per MiB). Hashes only when
+ * asked: the hash names uploads that come with neither a name nor a filename, and costs ~2.5 ms per MB.
  */
 class ImageSniffer extends Transform {
   private head: Buffer[] = [];
   private headBytes = 0;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
   format: ImageFormat | undefined;
   bytes = 0;
   readonly hash: Hash | undefined;
@@ -57,7 +63,12 @@ class ImageSniffer extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.hash?.update(chunk);
     this.bytes += chunk.length;
-    if (this.format !== undefined) return callback(null, chunk);
+    if (this.format !== undefined) {
+      this.pending.push(chunk);
+      this.pendingBytes += chunk.length;
+      if (this.pendingBytes >= WRITE_CHUNK_BYTES) this.flushPending();
+      return callback();
+    }
     this.head.push(chunk);
     this.headBytes += chunk.length;
     if (this.headBytes < SNIFF_BYTES) return callback();
@@ -65,8 +76,18 @@ class ImageSniffer extends Transform {
   }
 
   override _flush(callback: TransformCallback): void {
-    if (this.format !== undefined) return callback();
+    if (this.format !== undefined) {
+      this.flushPending();
+      return callback();
+    }
     this.decide(callback);
+  }
+
+  private flushPending(): void {
+    if (this.pendingBytes === 0) return;
+    this.push(this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes));
+    this.pending = [];
+    this.pendingBytes = 0;
   }
 
   private decide(callback: TransformCallback): void {
