@@ -13,7 +13,7 @@ import { createRedis } from '../common/redis.js';
 import { enqueueUrls } from '../client/enqueue-urls.js';
 import { parseUrlList } from '../client/parse-url-list.js';
 import { watchJobs, type BatchOutcome, type BatchProgress } from '../client/watch-jobs.js';
-import { freePort } from '../stack/free-port.js';
+import { freePort, portIsFree } from '../stack/free-port.js';
 import { launchStack, StackError, type RunningStack } from '../stack/launch-stack.js';
 import { loadStackConfig } from '../stack/stack-config.js';
 
@@ -57,14 +57,21 @@ try {
 
 let config;
 try {
-  config = loadStackConfig(process.env, 0);
+  config = loadStackConfig(process.env, 8080);
 } catch (err) {
   if (err instanceof ConfigError) fail(err.message);
   throw err;
 }
 
 // The port is fixed before the stack starts so relative lines can be resolved (and checked) first.
-const port = config.port === 0 ? await freePort() : config.port;
+// 8080 when free, like `npm start`: output names hash the source URL, port included, so the same
+// list run twice replaces its outputs instead of adding a second set.
+const explicitPort = process.env.PORT !== undefined && process.env.PORT !== '';
+let port = config.port === 0 ? await freePort() : config.port;
+if (!explicitPort && !(await portIsFree(port))) {
+  port = await freePort();
+  console.error(`port ${config.port} is busy; the fileserver uses ${port} (set PORT to choose)`);
+}
 const base = process.env.IMAGES_BASE_URL ?? `http://127.0.0.1:${port}/images/`;
 const parsed = parseUrlList(text, base);
 for (const bad of parsed.invalid) console.error(`${file}:${bad.line}: ${bad.reason}: ${bad.text}`);
