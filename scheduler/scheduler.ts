@@ -11,7 +11,8 @@ import type { Logger } from '../common/log.js';
 import { formatResources } from '../protocol/resources.js';
 import { isTerminal, type ExecutorEvent, type Offer, type SchedulerCall, type TaskInfo, type TaskState, type TaskStatus } from '../protocol/types.js';
 import { ExecutorRegistry } from './executor-registry.js';
-import { isLostJobError, type JobQueue, type QueuedJob } from './job-queue.js';
+import { applyJobAction } from './apply-job-action.js';
+import type { JobQueue, QueuedJob } from './job-queue.js';
 import { neverFits, planLaunch, tasksThatFit, type TaskDemand } from './offer-matching.js';
 import { statusToJobAction, type JobAction } from './status-to-job.js';
 import { validateJobData } from './validate-job.js';
@@ -174,7 +175,7 @@ export class Scheduler {
       const problem = validateJobData(job.data);
       if (problem) {
         this.log.warn('job has invalid data; failed without retry', { job: job.id, problem });
-        await this.settle(job, token, { kind: 'fail', reason: 'INVALID_TASK', message: `INVALID_TASK: ${problem}` });
+        await applyJobAction(this.queue, this.log, job, token, { kind: 'fail', reason: 'INVALID_TASK', message: `INVALID_TASK: ${problem}` });
         continue;
       }
       taken.push({ job, token });
@@ -241,39 +242,7 @@ export class Scheduler {
     const task = this.tasks.get(taskId);
     if (!task) return;
     if (action.kind !== 'progress') this.tasks.delete(taskId);
-    await this.settle(task.job, task.token, action, task.info);
-  }
-
-  private async settle(job: QueuedJob, token: string, action: JobAction, info?: TaskInfo): Promise<void> {
-    try {
-      switch (action.kind) {
-        case 'progress':
-          await this.queue.progress(job, action.progress);
-          return;
-        case 'complete':
-          await this.queue.complete(job, token, action.result);
-          this.log.info('job completed', { job: job.id, output: action.result.name, executor: info?.executorId });
-          return;
-        case 'retry':
-          await this.queue.failRetryable(job, token, action.message);
-          this.log.warn('task failed, job will be retried if attempts remain', { job: job.id, reason: action.message });
-          return;
-        case 'fail':
-          await this.queue.failPermanent(job, token, action.message);
-          this.log.warn('job failed', { job: job.id, url: job.data?.url, reason: action.message });
-          return;
-        case 'requeue':
-          await this.queue.requeue(job, token);
-          this.log.debug('job requeued', { job: job.id, reason: action.message });
-          return;
-      }
-    } catch (err) {
-      if (isLostJobError(err)) {
-        this.log.warn('job no longer held by this scheduler; outcome dropped', { job: job.id, error: describeError(err) });
-        return;
-      }
-      throw err;
-    }
+    await applyJobAction(this.queue, this.log, task.job, task.token, action, task.info.executorId);
   }
 
   /** Tasks the scheduler thinks run on `executorId` that the executor does not report are LOST. */
@@ -380,7 +349,7 @@ export class Scheduler {
     for (const task of [...this.tasks.values()]) {
       this.tasks.delete(task.token);
       await this.send(task.info.executorId, { kind: 'kill', taskId: task.token }).catch(() => undefined);
-      await this.settle(task.job, task.token, { kind: 'requeue', reason: 'TASK_KILLED', message: 'scheduler shutting down' }).catch(
+      await applyJobAction(this.queue, this.log, task.job, task.token, { kind: 'requeue', reason: 'TASK_KILLED', message: 'scheduler shutting down' }).catch(
         (err) => this.log.warn('could not requeue job on shutdown', { job: task.job.id, error: describeError(err) }),
       );
     }
