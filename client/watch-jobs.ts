@@ -89,11 +89,13 @@ export async function watchJobs(
       active: active.size,
       elapsedMs: Date.now() - started,
     });
-  const progressTimer = setInterval(report, opts.progressEveryMs ?? 500);
+  // Unref'd: the wait below is what keeps a caller alive, and a caller that gives up on it
+  // (a test timing out) must not be held open by these timers.
+  const progressTimer = setInterval(report, opts.progressEveryMs ?? 500).unref();
   const reconcile = async () => {
     await inChunks([...pending], check).catch(() => undefined);
   };
-  const reconcileTimer = setInterval(() => void reconcile(), opts.reconcileEveryMs ?? 2000);
+  const reconcileTimer = setInterval(() => void reconcile(), opts.reconcileEveryMs ?? 2000).unref();
 
   try {
     await reconcile(); // jobs may have finished before the listeners were attached

@@ -37,7 +37,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
 }
 
 describe('failures', () => {
-  it('a task on an executor that stops heartbeating is LOST and its job completes on another executor', async (t) => {
+  it('a task on an executor that stops heartbeating is LOST and its job completes on another executor', { timeout: 60_000 }, async (t) => {
     const p = await startPipeline({ executors: 0 });
     t.after(() => p.stop());
     await sampleImage(p.imagesDir, 'a.png');
@@ -66,7 +66,7 @@ describe('failures', () => {
     assert.equal(stored?.attemptsMade, 2, 'the lost attempt counted, the retry completed');
   });
 
-  it('a malformed message is dropped and the pipeline keeps working', async (t) => {
+  it('a malformed message is dropped and the pipeline keeps working', { timeout: 60_000 }, async (t) => {
     const p = await startPipeline({ executors: 1 });
     t.after(() => p.stop());
     await sampleImage(p.imagesDir, 'b.png');
@@ -84,7 +84,7 @@ describe('failures', () => {
     });
   });
 
-  it('survives Redis restarting underneath it', { skip: !redisServerOnPath() && 'redis-server is not installed' }, async (t) => {
+  it('survives Redis restarting underneath it', { timeout: 60_000, skip: !redisServerOnPath() && 'redis-server is not installed' }, async (t) => {
     let redis = await startPrivateRedis();
     const port = Number(new URL(redis.url).port);
     const p = await startPipeline({ executors: 1, redisUrl: redis.url, executorEnv: { OFFER_TTL_MS: '1000' } });

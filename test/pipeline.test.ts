@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
@@ -14,6 +13,7 @@ import { enqueueUrls } from '../client/enqueue-urls.js';
 import { watchJobs } from '../client/watch-jobs.js';
 import { DEFAULT_JOB_POLICY, type ImageJobData, type ImageJobResult } from '../common/queue.js';
 import { startPipeline, type Pipeline } from './helpers/pipeline.js';
+import { slowImageServer } from './helpers/slow-server.js';
 
 const COLOUR = { r: 10, g: 100, b: 200 };
 const INVERTED = [245, 155, 55];
@@ -33,23 +33,6 @@ async function makeImages(dir: string): Promise<string[]> {
   return files.map(([name]) => name);
 }
 
-/** Serves images from `dir` after a delay, so tasks overlap and both executors get work. */
-async function slowImageServer(dir: string, delayMs: number): Promise<{ url: string; server: Server }> {
-  const server = createServer((req, res) => {
-    setTimeout(async () => {
-      try {
-        const data = await readFile(join(dir, decodeURIComponent((req.url ?? '').replace(/^\/slow\//, ''))));
-        res.writeHead(200, { 'content-length': data.length }).end(data);
-      } catch {
-        res.writeHead(404).end('not found');
-      }
-    }, delayMs);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const address = server.address();
-  return { url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/slow/`, server };
-}
-
 async function pixelAt(data: Buffer, x = 5, y = 5): Promise<number[]> {
   const { data: raw, info } = await sharp(data).raw().toBuffer({ resolveWithObject: true });
   const at = (y * info.width + x) * info.channels;
@@ -62,7 +45,7 @@ function assertClose(actual: number[], expected: number[], tolerance: number, wh
 
 describe('pipeline: fileserver + scheduler + two executors', () => {
   let p: Pipeline;
-  let slow: { url: string; server: Server };
+  let slow: { url: string; close(): Promise<void> };
   let names: string[];
 
   before(async () => {
@@ -71,11 +54,11 @@ describe('pipeline: fileserver + scheduler + two executors', () => {
     slow = await slowImageServer(p.imagesDir, 150);
   });
   after(async () => {
-    await new Promise<void>((r) => slow.server.close(() => r()));
+    await slow.close();
     await p.stop();
   });
 
-  it('inverts every image, completes every job, and fails the 404 with a clear reason', async () => {
+  it('inverts every image, completes every job, and fails the 404 with a clear reason', { timeout: 60_000 }, async () => {
     const urls = [
       ...names.map((n) => `${p.fileserverUrl}/images/${n}`),
       ...names.map((n) => `${slow.url}${n}`),
@@ -120,7 +103,7 @@ describe('pipeline: fileserver + scheduler + two executors', () => {
     assert.deepEqual([...executorsUsed].sort(), ['exec-1', 'exec-2'], 'both executors ran tasks');
   });
 
-  it('reports progress with state and stage on the job while it runs', async () => {
+  it('reports progress with state and stage on the job while it runs', { timeout: 60_000 }, async () => {
     const [job] = await enqueueUrls(p.queue, [{ url: `${slow.url}${names[0]}` }], DEFAULT_JOB_POLICY);
     const seen: unknown[] = [];
     const onProgress = ({ jobId, data }: { jobId: string; data: unknown }) => jobId === job!.id && seen.push(data);
@@ -132,7 +115,7 @@ describe('pipeline: fileserver + scheduler + two executors', () => {
     assert.equal((seen.find((s) => (s as { state: string }).state === 'TASK_RUNNING') as { stage: string }).stage, 'download');
   });
 
-  it('running the same URL again replaces its output instead of adding a second file', async () => {
+  it('running the same URL again replaces its output instead of adding a second file', { timeout: 60_000 }, async () => {
     const url = `${p.fileserverUrl}/images/${names[0]}`;
     const before = (await readdir(p.uploadDir)).filter((f) => !f.startsWith('.')).sort();
     const jobs = await enqueueUrls(p.queue, [{ url }], DEFAULT_JOB_POLICY);
