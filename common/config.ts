@@ -103,3 +103,14 @@ export class EnvReader {
     return Object.freeze(config);
   }
 }
+
+/** For entry files: the loaded config, or the full list of problems on stderr and exit code 2. */
+export function configOrExit<T>(processName: string, load: () => T): T {
+  try {
+    return load();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${processName}: ${err.message}\n`);
+    process.exit(2);
+  }
+}

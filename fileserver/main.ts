@@ -1,24 +1,14 @@
 /** Composition root of the fileserver process. */
 import type { Server } from 'node:http';
-import { ConfigError } from '../common/config.js';
+import { configOrExit } from '../common/config.js';
 import { createLogger } from '../common/log.js';
 import { notifyReady } from '../common/shutdown.js';
 import { createFileserverApp } from './app.js';
-import { loadFileserverConfig, type FileserverConfig } from './config.js';
+import { loadFileserverConfig } from './config.js';
 
 const SHUTDOWN_TIMEOUT_MS = 10_000;
 
-function loadConfigOrExit(): Readonly<FileserverConfig> {
-  try {
-    return loadFileserverConfig(process.env);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`fileserver: ${err.message}\n`);
-    process.exit(2);
-  }
-}
-
-const config = loadConfigOrExit();
+const config = configOrExit('fileserver', () => loadFileserverConfig(process.env));
 const log = createLogger({ proc: 'fileserver' });
 const app = createFileserverApp(config, log);
 
