@@ -43,6 +43,8 @@ export class Executor {
   private readonly book: OfferBook;
   private readonly tasks = new Map<string, RunningTask>();
   private readonly unacked = new Map<string, UnackedUpdate>();
+  /** Task ids of recent launches, so a redelivered launch is recognised. */
+  private readonly launched = new Set<string>();
   private readonly bootId = randomBytes(3).toString('hex');
   private offerSeq = 0;
   private timers: NodeJS.Timeout[] = [];
@@ -101,7 +103,17 @@ export class Executor {
     }
   }
 
-  private async launch(offerId: string, infos: TaskInfo[]): Promise<void> {
+  private async launch(offerId: string, all: TaskInfo[]): Promise<void> {
+    // The inbox redelivers a batch whose handling failed half-way: a launch seen before must not
+    // be refused as an invalid offer while its tasks run here (their jobs would run twice).
+    const infos = all.filter((t) => !this.launched.has(t.taskId));
+    if (infos.length === 0) return;
+    for (const t of infos) this.launched.add(t.taskId);
+    // Insertion-ordered: the oldest ids go first; redeliveries come within seconds.
+    for (const id of this.launched) {
+      if (this.launched.size <= 10_000) break;
+      this.launched.delete(id);
+    }
     const accepted = this.book.accept(offerId, infos.map((t) => t.resources), this.now());
     if (!accepted.ok) {
       this.log.warn('launch refused', { offer: offerId, tasks: infos.length, reason: accepted.message });

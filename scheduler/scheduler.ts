@@ -167,10 +167,18 @@ export class Scheduler {
       return;
     }
     // All fetches at once: they share a round trip, and surplus ones simply come back empty.
+    // allSettled, not all: a job already moved to active under its token must still be launched
+    // (or failed) even if a sibling fetch failed, or it would sit locked until it stalls.
     const tokens = Array.from({ length: fit }, () => `task-${randomUUID()}`);
-    const fetched = await Promise.all(tokens.map(async (token) => ({ token, job: await this.queue.take(token) })));
+    const fetched = await Promise.allSettled(tokens.map((token) => this.queue.take(token)));
     const taken: { job: QueuedJob; token: string }[] = [];
-    for (const { job, token } of fetched) {
+    for (const [i, result] of fetched.entries()) {
+      if (result.status === 'rejected') {
+        this.log.warn('fetching a job failed', { offer: offer.id, error: describeError(result.reason) });
+        continue;
+      }
+      const job = result.value;
+      const token = tokens[i]!;
       if (!job) continue;
       const problem = validateJobData(job.data);
       if (problem) {

@@ -106,6 +106,16 @@ describe('Scheduler', () => {
     assert.equal(sent[0]?.call.kind === 'launch' && sent[0].call.offerId, 'o1');
   });
 
+  it('launches the jobs it did fetch when a sibling fetch fails', async () => {
+    queue.add('1');
+    queue.add('2');
+    const take = queue.take.bind(queue);
+    let calls = 0;
+    queue.take = async (token) => (++calls === 2 ? Promise.reject(new Error('connection reset')) : take(token));
+    await scheduler.handleEvents([offer('o1', 1.5)]);
+    assert.deepEqual(launched().map((t) => t.jobId), ['1', '2']);
+  });
+
   it('declines with the refuse period when there is no work, and revives once jobs arrive', async () => {
     await scheduler.handleEvents([offer('o1', 2)]);
     assert.deepEqual(sent.map((s) => s.call), [{ kind: 'decline', offerId: 'o1', refuseSeconds: 5 }]);
