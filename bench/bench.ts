@@ -9,10 +9,9 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Queue, QueueEvents } from 'bullmq';
+import { Job, Queue } from 'bullmq';
 import sharp from 'sharp';
 import { enqueueUrls } from '../client/enqueue-urls.js';
-import { watchJobs } from '../client/watch-jobs.js';
 import { createLogger } from '../common/log.js';
 import { DEFAULT_JOB_POLICY, type ImageJobData, type ImageJobResult } from '../common/queue.js';
 import { createRedis } from '../common/redis.js';
@@ -74,6 +73,15 @@ async function runRaw(images: SourceImage[]): Promise<RunStats> {
   return summarize(images, performance.now() - started, latencies);
 }
 
+/** Waits until `total` jobs of the (private) queue are completed or failed. */
+async function waitForFinished(queue: Queue<ImageJobData, ImageJobResult>, total: number): Promise<void> {
+  for (;;) {
+    const counts = await queue.getJobCounts('completed', 'failed');
+    if ((counts.completed ?? 0) + (counts.failed ?? 0) >= total) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** (b) The whole pipeline, the fileserver serving the sources over HTTP. */
 async function runPipeline(dir: string, images: SourceImage[], executors: number): Promise<RunStats & { failed: string[] }> {
   const uploadDir = await mkdtemp(join(tmpdir(), 'bench-uploads-'));
@@ -92,37 +100,36 @@ async function runPipeline(dir: string, images: SourceImage[], executors: number
     log,
   );
   const connection = createRedis(stack.redisUrl, log, 'bench');
-  const eventsConnection = createRedis(stack.redisUrl, log, 'bench-events');
   const queue = new Queue<ImageJobData, ImageJobResult>(queueName, { connection });
-  const events = new QueueEvents(queueName, { connection: eventsConnection });
   try {
-    await events.waitUntilReady();
     const policy = { ...DEFAULT_JOB_POLICY, keepCompletedSeconds: 3600, keepFailedSeconds: 3600 };
     const urls = (list: SourceImage[]) => list.map((i) => ({ url: `${stack.imagesBaseUrl}${encodeURIComponent(i.name)}` }));
     // Warm-up: processes have just started (JIT, connections, sharp init); not timed.
     const warm = await enqueueUrls(queue, urls(images.slice(0, Math.min(4, images.length))), policy);
-    await watchJobs(queue, events, warm.map((j) => String(j.id)));
-    const warmCounts = await queue.getJobCounts('completed', 'failed');
+    await waitForFinished(queue, warm.length);
 
     // Same URLs again: outputs overwrite, so the timed run does exactly the work of the raw run.
-    // Completion is detected by polling counts (the queue is private to this run), so the
-    // benchmark itself does not add an event-stream reader to the machine it measures.
+    // Completion is detected by polling counts (the queue is private to this run): the benchmark
+    // adds no event-stream reader to the machine it measures.
     const started = performance.now();
     const jobs = await enqueueUrls(queue, urls(images), policy);
-    const target = (warmCounts.completed ?? 0) + (warmCounts.failed ?? 0) + jobs.length;
-    for (;;) {
-      const counts = await queue.getJobCounts('completed', 'failed');
-      if ((counts.completed ?? 0) + (counts.failed ?? 0) >= target) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitForFinished(queue, warm.length + jobs.length);
     const wallMs = performance.now() - started;
-    const outcome = await watchJobs(queue, events, jobs.map((j) => String(j.id)));
-    const latencies = outcome.completed.map((c) => c.result.durationMs);
-    return { ...summarize(images, wallMs, latencies), failed: outcome.failed.map((f) => `${f.url}: ${f.reason}`) };
+
+    const latencies: number[] = [];
+    const failed: string[] = [];
+    for (let i = 0; i < jobs.length; i += 200) {
+      const chunk = await Promise.all(jobs.slice(i, i + 200).map((j) => Job.fromId<ImageJobData, ImageJobResult>(queue, String(j.id))));
+      for (const job of chunk) {
+        if (job?.returnvalue) latencies.push(job.returnvalue.durationMs);
+        else failed.push(`${job?.data.url ?? '?'}: ${job?.failedReason ?? 'job missing'}`);
+      }
+    }
+    return { ...summarize(images, wallMs, latencies), failed };
   } finally {
-    await Promise.allSettled([events.close(), queue.obliterate({ force: true }).then(() => queue.close())]);
+    await queue.obliterate({ force: true }).catch(() => undefined);
+    await queue.close();
     connection.disconnect();
-    eventsConnection.disconnect();
     await stack.stop();
     await rm(uploadDir, { recursive: true, force: true });
   }
