@@ -66,13 +66,12 @@ try {
 // The port is fixed before the stack starts so relative lines can be resolved (and checked) first.
 // 8080 when free, like `npm start`: output names hash the source URL, port included, so the same
 // list run twice replaces its outputs instead of adding a second set.
-const explicitPort = process.env.PORT !== undefined && process.env.PORT !== '';
 let port = config.port === 0 ? await freePort() : config.port;
-if (!explicitPort && !(await portIsFree(port))) {
+if (!config.portChosen && !(await portIsFree(port))) {
   port = await freePort();
   console.error(`port ${config.port} is busy; the fileserver uses ${port} (set PORT to choose)`);
 }
-const base = process.env.IMAGES_BASE_URL ?? `http://127.0.0.1:${port}/images/`;
+const base = config.imagesBaseUrl ?? `http://127.0.0.1:${port}/images/`;
 const parsed = parseUrlList(text, base);
 for (const bad of parsed.invalid) console.error(`${file}:${bad.line}: ${bad.reason}: ${bad.text}`);
 for (const dup of parsed.duplicates) console.error(`${file}:${dup.line}: duplicate of line ${dup.firstLine}, skipped: ${dup.url}`);

@@ -26,6 +26,12 @@ export interface StackOptions {
   uploadDir: string;
   imagesDir: string;
   queueName: string;
+  /** undefined = a random token shared by the stack's processes. */
+  uploadToken?: string | undefined;
+  /** Per executor; undefined = the machine's CPUs split across the executors. */
+  executorCpus?: number | undefined;
+  /** Executors are named `${prefix}-N`; default `executor`. */
+  executorIdPrefix?: string;
   /** Extra environment for every child (e.g. TASK_CPUS); the caller's environment is inherited too. */
   env?: Record<string, string>;
   /** Where children's prefixed output goes; defaults to stderr. */
@@ -73,8 +79,9 @@ export async function launchStack(opts: StackOptions, log: Logger): Promise<Runn
   const port = opts.port === 0 ? await freePort() : opts.port;
   const connectHost = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
   const fileserverUrl = `http://${connectHost}:${port}`;
-  const uploadToken = process.env.UPLOAD_TOKEN || randomBytes(18).toString('base64url');
-  const executorCpus = process.env.EXECUTOR_CPUS || String(Math.max(0.5, availableParallelism() / opts.executors));
+  const uploadToken = opts.uploadToken ?? randomBytes(18).toString('base64url');
+  const executorCpus = String(opts.executorCpus ?? Math.max(0.5, availableParallelism() / opts.executors));
+  const prefix = opts.executorIdPrefix ?? 'executor';
   const output = opts.output ?? ((line: string) => process.stderr.write(line + '\n'));
   const baseEnv: Record<string, string> = {
     ...(process.env as Record<string, string>),
@@ -151,7 +158,7 @@ export async function launchStack(opts: StackOptions, log: Logger): Promise<Runn
     await waitForHealth(fileserverUrl, fileserver);
     startChild('scheduler', 'scheduler', {});
     for (let i = 1; i <= opts.executors; i++) {
-      startChild(`executor-${i}`, 'executor', { EXECUTOR_ID: process.env.EXECUTOR_ID ? `${process.env.EXECUTOR_ID}-${i}` : `executor-${i}`, EXECUTOR_CPUS: executorCpus });
+      startChild(`executor-${i}`, 'executor', { EXECUTOR_ID: `${prefix}-${i}`, EXECUTOR_CPUS: executorCpus });
     }
     await withTimeout(Promise.all(children.map((c) => c.ready)), 30_000, 'the pipeline processes did not all start within 30 s');
   } catch (err) {

@@ -11,6 +11,16 @@ export interface StackConfig {
   uploadDir: string;
   imagesDir: string;
   jobPolicy: JobPolicy;
+  /** PORT was set: use it even when busy (batch otherwise falls back to a free port). */
+  portChosen: boolean;
+  /** Base for relative lines of a list; undefined = the stack's own /images/. */
+  imagesBaseUrl: string | undefined;
+  /** undefined = a random token shared by the stack's processes. */
+  uploadToken: string | undefined;
+  /** Per executor; undefined = the machine's CPUs split across the executors. */
+  executorCpus: number | undefined;
+  /** Executors are named `${prefix}-N`. */
+  executorIdPrefix: string;
 }
 
 /** Settings of `npm start` and `npm run batch`; `defaultPort` 0 means "any free port". */
@@ -29,6 +39,11 @@ export function loadStackConfig(env: Record<string, string | undefined>, default
       attempts: r.int('JOB_ATTEMPTS', DEFAULT_JOB_POLICY.attempts, { min: 1, max: 100 }),
       backoffMs: r.int('JOB_BACKOFF_MS', DEFAULT_JOB_POLICY.backoffMs, { min: 0 }),
     },
+    portChosen: r.optionalString('PORT') !== undefined,
+    imagesBaseUrl: r.optionalString('IMAGES_BASE_URL') === undefined ? undefined : r.url('IMAGES_BASE_URL', ''),
+    uploadToken: r.optionalString('UPLOAD_TOKEN'),
+    executorCpus: r.optionalString('EXECUTOR_CPUS') === undefined ? undefined : r.number('EXECUTOR_CPUS', 1, { min: 0.01 }),
+    executorIdPrefix: r.string('EXECUTOR_ID', 'executor'),
   };
   return r.done(config);
 }
