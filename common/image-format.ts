@@ -19,7 +19,3 @@ export const MIME_TYPE: Record<ImageFormat, string> = {
   tiff: 'image/tiff',
   avif: 'image/avif',
 };
-
-export function isImageFormat(value: string): value is ImageFormat {
-  return (IMAGE_FORMATS as readonly string[]).includes(value);
-}

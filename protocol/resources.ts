@@ -8,10 +8,6 @@ const round = (n: number) => Math.round(n * 1000) / 1000;
 
 export const EMPTY: Resources = Object.freeze({ cpus: 0, memMb: 0, ports: [] as PortRange[] }) as Resources;
 
-export function portCount(ranges: readonly PortRange[]): number {
-  return ranges.reduce((sum, r) => sum + (r.end - r.begin + 1), 0);
-}
-
 /** Sorts and merges overlapping or adjacent ranges. */
 export function normalizePorts(ranges: readonly PortRange[]): PortRange[] {
   const sorted = ranges.filter((r) => r.end >= r.begin).map((r) => ({ ...r })).sort((a, b) => a.begin - b.begin);
@@ -60,10 +56,6 @@ export function subtract(a: Resources, b: Resources): Resources {
 /** True when `need` can be carved out of `have`. */
 export function contains(have: Resources, need: Resources): boolean {
   return round(have.cpus - need.cpus) >= 0 && round(have.memMb - need.memMb) >= 0 && containsPorts(have.ports, need.ports);
-}
-
-export function isEmpty(r: Resources): boolean {
-  return r.cpus <= 0 && r.memMb <= 0 && r.ports.length === 0;
 }
 
 /** Takes the lowest `count` ports out of `ranges`. Returns undefined when there are not enough. */

@@ -37,10 +37,6 @@ export class ExecutorRegistry {
     return record;
   }
 
-  get(id: string): ExecutorRecord | undefined {
-    return this.executors.get(id);
-  }
-
   remove(id: string): void {
     this.executors.delete(id);
   }
@@ -70,9 +66,5 @@ export class ExecutorRegistry {
   /** Executors silent for longer than `timeoutMs`. */
   silentSince(nowMs: number, timeoutMs: number): string[] {
     return [...this.executors.values()].filter((r) => nowMs - r.lastSeenMs > timeoutMs).map((r) => r.id);
-  }
-
-  ids(): string[] {
-    return [...this.executors.keys()];
   }
 }
