@@ -31,6 +31,8 @@ export type BatchHandler = (entries: InboxEntry[]) => Promise<void>;
 type StreamReply = [Buffer, [Buffer, Buffer[]][]][] | null;
 
 const FIELD = 'm';
+/** Deliveries of a failing batch before its entries are tried one by one and dropped. */
+const MAX_DELIVERIES = 8;
 
 export async function sendToStream(redis: Redis, stream: string, payload: Buffer): Promise<void> {
   await redis.xadd(stream, '*', FIELD, payload);
@@ -100,6 +102,8 @@ export class StreamInbox {
 
   /** Ids handled but not yet acknowledged: sent with the next read, in the same write. */
   private toAck: string[] = [];
+  /** Consecutive failed deliveries of the batch that starts at `firstId`. */
+  private failing = { firstId: '', count: 0 };
 
   private async readOnce(): Promise<void> {
     const fromPending = this.readPending;
@@ -138,13 +142,40 @@ export class StreamInbox {
     try {
       await this.handler(entries);
     } catch (err) {
-      // Not acknowledged: the batch stays pending and is read again from the pending list.
-      this.readPending = true;
-      this.log.error('message handling failed; will retry', { stream: this.opts.stream, error: (err as Error).message });
-      await new Promise((r) => setTimeout(r, 200));
-      return;
+      const first = ids[0]!;
+      const count = this.failing.firstId === first ? this.failing.count + 1 : 1;
+      this.failing = { firstId: first, count };
+      if (count < MAX_DELIVERIES) {
+        // Not acknowledged: the batch stays pending and is read again from the pending list.
+        this.readPending = true;
+        this.log.error('message handling failed; will retry', { stream: this.opts.stream, attempt: count, error: (err as Error).message });
+        await new Promise((r) => setTimeout(r, 200 * count));
+        return;
+      }
+      await this.isolatePoison(entries);
     }
+    this.failing = { firstId: '', count: 0 };
     this.toAck = ids;
+  }
+
+  /**
+   * A batch that keeps failing is handled one entry at a time and what still fails is dropped,
+   * so one poison message cannot block the inbox. Nothing that matters is lost by that: executors
+   * re-send unacknowledged terminal updates and re-offer, and lost launches show up in heartbeats.
+   */
+  private async isolatePoison(entries: InboxEntry[]): Promise<void> {
+    for (const entry of entries) {
+      try {
+        await this.handler([entry]);
+      } catch (err) {
+        this.log.error('message dropped after repeated failures', {
+          stream: this.opts.stream,
+          entry: entry.id,
+          attempts: MAX_DELIVERIES,
+          error: (err as Error).message,
+        });
+      }
+    }
   }
 
   /** Acknowledges what was handled before the loop stops. */
