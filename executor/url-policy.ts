@@ -3,8 +3,9 @@
  * executor is an open proxy into its own network (SSRF: cloud metadata, Redis, admin ports).
  * Pure: literal addresses are checked here, hostnames are checked after DNS by the downloader.
  */
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
 import { PipelineError } from '../common/errors.js';
+import { classifyAddress } from './special-addresses.js';
 
 export interface UrlPolicy {
   /** true only for trusted setups (local demos); disables every address check. */
@@ -13,37 +14,12 @@ export interface UrlPolicy {
   allowedHosts: string[];
 }
 
-const BLOCKED_V4: ReadonlyArray<readonly [string, number]> = [
-  ['0.0.0.0', 8], // "this network"; 0.0.0.0 reaches localhost on Linux
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10], // CGNAT
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16], // link-local, incl. cloud metadata 169.254.169.254
-  ['172.16.0.0', 12],
-  ['192.168.0.0', 16],
-  ['224.0.0.0', 4], // multicast
-  ['240.0.0.0', 4], // reserved, incl. broadcast
-];
-
-const BLOCKED_V6: ReadonlyArray<readonly [string, number]> = [
-  ['::', 128], // unspecified
-  ['::1', 128],
-  ['fc00::', 7], // unique local
-  ['fe80::', 10], // link-local
-  ['ff00::', 8], // multicast
-];
-
-// BlockList also matches IPv4-mapped IPv6 (::ffff:a.b.c.d) against the IPv4 rules.
-const blockList = new BlockList();
-for (const [net, prefix] of BLOCKED_V4) blockList.addSubnet(net, prefix, 'ipv4');
-for (const [net, prefix] of BLOCKED_V6) blockList.addSubnet(net, prefix, 'ipv6');
-
-/** True for loopback/private/link-local/CGNAT/multicast/reserved addresses, and for anything that is not an IP (fail closed). */
+/**
+ * True for every special-purpose, private, local or multicast address (see special-addresses.ts),
+ * for IPv6 forms whose embedded IPv4 is one, and for anything that is not an IP (fail closed).
+ */
 export function isBlockedAddress(ip: string): boolean {
-  const address = stripBrackets(ip).replace(/%.*$/, ''); // drop an IPv6 zone id (fe80::1%eth0)
-  const family = isIP(address);
-  if (family === 0) return true;
-  return blockList.check(address, family === 4 ? 'ipv4' : 'ipv6');
+  return classifyAddress(ip).blocked;
 }
 
 /** Literal IP of a URL hostname ("[::1]" -> "::1"), or undefined for a DNS name. */
@@ -105,11 +81,14 @@ export function checkSourceUrl(raw: string, policy: UrlPolicy): URL {
     throw new PipelineError('URL_INVALID', `URLs with credentials are not accepted: ${url.protocol}//${url.host}${url.pathname}`);
   }
   const address = literalAddress(url.hostname);
-  if (address !== undefined && isBlockedAddress(address) && needsAddressCheck(url, policy)) {
-    throw new PipelineError(
-      'URL_FORBIDDEN',
-      `${url.href} points at the private or local address ${address}; add "${url.host}" to ALLOWED_SOURCE_HOSTS (or set ALLOW_PRIVATE_NETWORKS=true) if this is intended`,
-    );
+  if (address !== undefined && !policy.allowPrivateNetworks) {
+    const verdict = classifyAddress(address);
+    if (verdict.blocked && !isAllowedHost(url, policy)) {
+      throw new PipelineError(
+        'URL_FORBIDDEN',
+        `${url.href} points at the non-public address ${address} (${verdict.why}); add "${url.host}" to ALLOWED_SOURCE_HOSTS (or set ALLOW_PRIVATE_NETWORKS=true) if this is intended`,
+      );
+    }
   }
   return url;
 }
