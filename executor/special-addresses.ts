@@ -1,8 +1,8 @@
 /**
  * Which IP addresses an executor never connects to for a source image: every range in IANA's
  * IPv4 and IPv6 Special-Purpose Address Registries (as of 2025), multicast, deprecated
- * site-local and everything outside IPv6 global unicast. IPv6 forms that carry an IPv4
- * address are judged by that IPv4 address. Pure, no dependencies.
+ * site-local, everything outside IPv6 global unicast, and the cloud metadata endpoints. IPv6
+ * forms that carry an IPv4 address are judged by that IPv4 address. Pure, no dependencies.
  *
  * Entries IANA marks "globally reachable" are blocked too (PCP/TURN/DNS-SD anycast, AS112, AMT,
  * ORCHIDv2, DRIP entity tags): they are DNS sinks, relays, protocol anycast or identifiers that
@@ -85,16 +85,36 @@ const V6_EMBEDDING_V4: readonly Embedding[] = [
   ['2002::', 16, '6to4', 2],
 ];
 
+/**
+ * Endpoints that hand out this machine's credentials or configuration. Most are already inside
+ * a blocked range; listing them lets the error say what they are. 168.63.129.16 is public space
+ * but answers only from inside Azure, so it is refused outright.
+ */
+const METADATA: readonly Entry[] = [
+  ['169.254.169.254', 32, 'AWS, Azure, GCP, OCI, OpenStack and others'],
+  ['169.254.170.2', 32, 'AWS ECS task credentials'],
+  ['169.254.170.23', 32, 'AWS EKS Pod Identity'],
+  ['100.100.100.200', 32, 'Alibaba Cloud metadata'],
+  ['168.63.129.16', 32, 'Azure WireServer'],
+  ['fd00:ec2::254', 128, 'AWS instance metadata'],
+  ['fd00:ec2::23', 128, 'AWS EKS Pod Identity'],
+  ['fd20:ce::254', 128, 'GCP metadata server'],
+  ['fe80::a9fe:a9fe', 128, 'OpenStack metadata'],
+];
+
 export interface AddressVerdict {
   blocked: boolean;
   /** What the address is: the matching range ("private", "IPv4-mapped 127.0.0.1: loopback") or "public". */
   why: string;
+  /** A cloud metadata endpoint: never to be fetched or allow-listed. */
+  metadata: boolean;
 }
 
 interface Rule {
   bytes: Uint8Array;
   length: number;
   why: string;
+  metadata: boolean;
   v4At: number | undefined;
 }
 
@@ -104,18 +124,19 @@ function rule(prefix: string, length: number, why: string, extra: Partial<Rule> 
   if (bytes === undefined || length > bytes.length * 8 || !hostBitsZero(bytes, length)) {
     throw new Error(`bad special-address entry ${prefix}/${length}`);
   }
-  return { bytes, length, why, v4At: undefined, ...extra };
+  return { bytes, length, why, metadata: false, v4At: undefined, ...extra };
 }
 
 const RULES: readonly Rule[] = [
   ...[...V4, ...V6].map(([prefix, length, why]) => rule(prefix, length, why)),
   ...V6_EMBEDDING_V4.map(([prefix, length, why, v4At]) => rule(prefix, length, why, { v4At })),
+  ...METADATA.map(([prefix, length, why]) => rule(prefix, length, why, { metadata: true })),
 ];
 
 /** Judges an IP literal ("[v6]", zone ids and any letter case accepted); anything else is blocked. */
 export function classifyAddress(text: string): AddressVerdict {
   const bytes = addressBytes(text);
-  return bytes === undefined ? { blocked: true, why: 'not an IP address' } : judge(bytes);
+  return bytes === undefined ? { blocked: true, why: 'not an IP address', metadata: false } : judge(bytes);
 }
 
 function judge(bytes: Uint8Array): AddressVerdict {
@@ -125,8 +146,8 @@ function judge(bytes: Uint8Array): AddressVerdict {
   for (const r of RULES) {
     if (covers(r, bytes) && (best === undefined || r.length > best.length)) best = r;
   }
-  if (best === undefined) return { blocked: false, why: 'public' };
-  if (best.v4At === undefined) return { blocked: true, why: best.why };
+  if (best === undefined) return { blocked: false, why: 'public', metadata: false };
+  if (best.v4At === undefined) return { blocked: true, why: best.why, metadata: best.metadata };
   const v4 = bytes.subarray(best.v4At, best.v4At + 4);
   const inner = judge(v4);
   return { ...inner, why: `${best.why} ${v4.join('.')}: ${inner.why}` };

@@ -83,6 +83,14 @@ export function checkSourceUrl(raw: string, policy: UrlPolicy): URL {
   const address = literalAddress(url.hostname);
   if (address !== undefined && !policy.allowPrivateNetworks) {
     const verdict = classifyAddress(address);
+    // Allow-listing exists for LAN image servers; the metadata service hands out this machine's
+    // credentials, so neither the message nor ALLOWED_SOURCE_HOSTS offers a way to it.
+    if (verdict.metadata) {
+      throw new PipelineError(
+        'URL_FORBIDDEN',
+        `${url.href} points at the cloud metadata service ${address} (${verdict.why}), which is never fetched: it hands out this machine's credentials`,
+      );
+    }
     if (verdict.blocked && !isAllowedHost(url, policy)) {
       throw new PipelineError(
         'URL_FORBIDDEN',

@@ -74,6 +74,8 @@ const IPV4_CASES: Case[] = [
   ['255.255.255.254', BLOCKED, '240.0.0.0/4 last before broadcast'],
   ['255.255.255.255', BLOCKED, '255.255.255.255/32 limited broadcast'],
   ['100.100.100.200', BLOCKED, 'Alibaba Cloud metadata (inside 100.64.0.0/10)'],
+  ['168.63.129.16', BLOCKED, 'Azure WireServer / platform endpoint'],
+  ['168.63.129.15', PUBLIC, 'next to the Azure WireServer'],
   ['8.8.8.8', PUBLIC, 'Google DNS'],
   ['1.1.1.1', PUBLIC, 'Cloudflare DNS'],
   ['93.184.216.34', PUBLIC, 'example.com'],
@@ -318,4 +320,45 @@ test('URL_FORBIDDEN for an ordinary private address names the range and suggests
       );
     });
   }
+});
+
+const METADATA_URLS = [
+  'http://169.254.169.254/latest/meta-data/iam/security-credentials/',
+  'http://169.254.170.2/v2/credentials/abc', // ECS task credentials
+  'http://169.254.170.23/v1/credentials', // EKS Pod Identity
+  'http://[fd00:ec2::254]/latest/meta-data/',
+  'http://[fd00:ec2::23]/v1/credentials',
+  'http://[fd20:ce::254]/computeMetadata/v1/',
+  'http://100.100.100.200/latest/meta-data/',
+  'http://168.63.129.16/machine?comp=goalstate',
+  'http://[fe80::a9fe:a9fe]/openstack/',
+  'http://[::ffff:169.254.169.254]/latest/meta-data/',
+  'http://[64:ff9b::a9fe:a9fe]/latest/meta-data/',
+  'http://[2002:a9fe:a9fe::1]/latest/meta-data/',
+];
+
+test('URL_FORBIDDEN for a cloud metadata endpoint says so and never suggests allow-listing', async (t) => {
+  for (const url of METADATA_URLS) {
+    await t.test(url, () => {
+      assert.throws(
+        () => checkSourceUrl(url, STRICT),
+        (err: unknown) => {
+          assert.ok(err instanceof PipelineError && err.code === 'URL_FORBIDDEN');
+          assert.match(err.message, /cloud metadata service/);
+          assert.match(err.message, /never fetched/);
+          assert.doesNotMatch(err.message, /ALLOWED_SOURCE_HOSTS|ALLOW_PRIVATE_NETWORKS/);
+          return true;
+        },
+      );
+    });
+  }
+});
+
+test('a cloud metadata endpoint stays forbidden even when listed in allowedHosts', () => {
+  const listed: UrlPolicy = { allowPrivateNetworks: false, allowedHosts: ['169.254.169.254', '[fd00:ec2::254]', '10.0.0.5'] };
+  for (const url of ['http://169.254.169.254/latest/meta-data/', 'http://[fd00:ec2::254]/latest/meta-data/']) {
+    assert.throws(() => checkSourceUrl(url, listed), (err: unknown) => err instanceof PipelineError && err.code === 'URL_FORBIDDEN');
+  }
+  // An ordinary private address on the list is still let through.
+  assert.equal(checkSourceUrl('http://10.0.0.5/cat.png', listed).hostname, '10.0.0.5');
 });
