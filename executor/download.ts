@@ -6,7 +6,7 @@ import { lookup as dnsLookup } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import { isAborted, keepAliveAgents } from './http-shared.js';
 import got from 'got';
-import { PipelineError, type ErrorCode } from '../common/errors.js';
+import { isRetryable, PipelineError, type ErrorCode } from '../common/errors.js';
 import { classifyHttpError, USER_AGENT } from './http-errors.js';
 import { checkSourceUrl, isBlockedAddress, needsAddressCheck, type UrlPolicy } from './url-policy.js';
 
@@ -80,7 +80,9 @@ export function downloadError(err: unknown, url: string, failure: DownloadFailur
     case 'status': {
       const code = statusCode(http.status);
       const text = `GET ${url} answered ${http.status}${http.statusMessage === undefined ? '' : ` ${http.statusMessage}`}`;
-      return new PipelineError(code, text, { cause: err });
+      // A wait asked of a request we will not repeat means nothing, so only retryable codes carry it.
+      const retryAfterMs = isRetryable(code) ? http.retryAfterMs : undefined;
+      return new PipelineError(code, text, { cause: err, retryAfterMs });
     }
     case 'timeout':
       return failed('DOWNLOAD_TIMEOUT', `GET ${url} timed out: ${message}`);

@@ -33,12 +33,17 @@ export const HOST_UNKNOWN_CODES: ReadonlySet<string> = new Set(['ENOTFOUND']);
  */
 const TRUNCATED_PARSE_CODES: ReadonlySet<string> = new Set(['HPE_INVALID_EOF_STATE']);
 
+/** Longest wait a Retry-After may ask for; beyond it the source is treated as if it asked for this. */
+export const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
+
 export type HttpFailure =
   | {
       kind: 'status';
       status: number;
       statusMessage: string | undefined;
       body: unknown;
+      /** From a Retry-After header, when present and readable. */
+      retryAfterMs: number | undefined;
     }
   | { kind: 'timeout' }
   /** The caller's AbortSignal fired. */
@@ -56,7 +61,7 @@ export type HttpFailure =
   /** Not a got error at all: a bug on our side. */
   | { kind: 'not-got' };
 
-export function classifyHttpError(err: unknown): HttpFailure {
+export function classifyHttpError(err: unknown, now: number = Date.now()): HttpFailure {
   if (!(err instanceof RequestError)) return { kind: 'not-got' };
   if (err instanceof HTTPError) {
     const response = err.response;
@@ -66,6 +71,7 @@ export function classifyHttpError(err: unknown): HttpFailure {
       status: response.statusCode,
       statusMessage: statusMessage === undefined || statusMessage === '' ? undefined : statusMessage,
       body: response.body,
+      retryAfterMs: parseRetryAfter(response.headers['retry-after'], now),
     };
   }
   // Before the code checks: got's own timeouts carry ETIMEDOUT, and AbortError/CancelError fixed codes.
@@ -82,4 +88,21 @@ export function classifyHttpError(err: unknown): HttpFailure {
   if (code.startsWith('HPE_') && !TRUNCATED_PARSE_CODES.has(code)) return { kind: 'bad-response' };
   // CONNECTION_CODES and anything else got wraps (ReadError, socket hang up, ...): the transport failed.
   return { kind: 'connection' };
+}
+
+/**
+ * A Retry-After value (RFC 9110 10.2.3: delta-seconds or an HTTP-date) as milliseconds from
+ * `now`, capped at MAX_RETRY_AFTER_MS; a date already past means 0. Anything else is ignored
+ * (undefined): a garbled header must not stall a job.
+ */
+export function parseRetryAfter(value: string | undefined, now: number = Date.now()): number | undefined {
+  const text = value?.trim();
+  if (text === undefined || text === '') return undefined;
+  if (/^\d+$/.test(text)) return Math.min(Number(text) * 1000, MAX_RETRY_AFTER_MS);
+  // All three HTTP-date forms start with a day name; the check keeps Date.parse from reading "1.5" or "-3".
+  if (!/^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,? /i.test(text)) return undefined;
+  // HTTP-dates are always GMT, but asctime form says no zone and Date.parse would read it as local time.
+  const at = Date.parse(/(GMT|UTC|[+-]\d{4})$/i.test(text) ? text : `${text} GMT`);
+  if (Number.isNaN(at)) return undefined;
+  return Math.min(Math.max(at - now, 0), MAX_RETRY_AFTER_MS);
 }

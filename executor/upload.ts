@@ -71,7 +71,8 @@ export function uploadError(err: unknown, url: string, aborted = false): Pipelin
     const said = serverMessage(http.body);
     const text = `POST ${url} answered ${http.status}${said === undefined ? '' : `: ${said}`}`;
     const rejected = http.status >= 400 && http.status < 500 && http.status !== 408 && http.status !== 429;
-    return new PipelineError(rejected ? 'UPLOAD_REJECTED' : 'UPLOAD_FAILED', text, { cause: err });
+    if (rejected) return new PipelineError('UPLOAD_REJECTED', text, { cause: err });
+    return new PipelineError('UPLOAD_FAILED', text, { cause: err, retryAfterMs: http.retryAfterMs });
   }
   if (http.kind === 'aborted') return new PipelineError('TASK_KILLED', `upload to ${url} was aborted`, { cause: err });
   // Timeouts, connection failures, a reply that is not JSON: the fileserver may do better next time.

@@ -36,7 +36,8 @@ function route(req: IncomingMessage, res: ServerResponse): void {
       return void res.end(BODY);
     case '/status': {
       const code = Number(url.searchParams.get('code'));
-      res.writeHead(code, { 'content-type': 'text/plain' });
+      const retryAfter = url.searchParams.get('retry-after');
+      res.writeHead(code, { 'content-type': 'text/plain', ...(retryAfter === null ? {} : { 'retry-after': retryAfter }) });
       return void res.end(`status ${code}`);
     }
 
@@ -261,6 +262,26 @@ test('a body cut short mid-transfer -> DOWNLOAD_CONNECTION, retryable', async ()
   await rejectsWith(createDownloader(options())(`${rawBase}/cut-short`), 'DOWNLOAD_CONNECTION', true);
 });
 
+test('Retry-After on 429 and 503 -> retryAfterMs, in seconds or as an HTTP-date', async (t) => {
+  const download = createDownloader(options());
+  for (const code of [429, 503]) {
+    await t.test(`${code}, Retry-After: 7`, async () => {
+      const err = await rejectsWith(download(`${base}/status?code=${code}&retry-after=7`), 'DOWNLOAD_HTTP_5XX', true);
+      assert.equal(err.retryAfterMs, 7000);
+    });
+    await t.test(`${code}, Retry-After: an HTTP-date a minute ahead`, async () => {
+      const date = new Date(Date.now() + 60_000).toUTCString();
+      const err = await rejectsWith(download(`${base}/status?code=${code}&retry-after=${encodeURIComponent(date)}`), 'DOWNLOAD_HTTP_5XX', true);
+      // toUTCString drops the milliseconds, so the wait is just under a minute.
+      assert.ok(err.retryAfterMs !== undefined && err.retryAfterMs > 50_000 && err.retryAfterMs <= 60_000, String(err.retryAfterMs));
+    });
+  }
+  await t.test('garbage is ignored', async () => {
+    const err = await rejectsWith(download(`${base}/status?code=503&retry-after=soon`), 'DOWNLOAD_HTTP_5XX', true);
+    assert.equal(err.retryAfterMs, undefined);
+  });
+});
+
 test('downloadError maps got errors to codes', async (t) => {
   const cases: [string, unknown, ErrorCode][] = [
     ['404', httpError(404), 'DOWNLOAD_NOT_FOUND'],
@@ -304,5 +325,12 @@ test('downloadError maps got errors to codes', async (t) => {
   });
   await t.test('the size flag wins over the cancel error', () => {
     assert.equal(downloadError(cancelError(), 'http://e/', { tooLarge: 'too big' }).code, 'DOWNLOAD_TOO_LARGE');
+  });
+  await t.test('Retry-After rides on retryable statuses only', () => {
+    const headers = { 'retry-after': '7' };
+    assert.equal(downloadError(httpError(503, { headers }), 'http://e/').retryAfterMs, 7000);
+    assert.equal(downloadError(httpError(429, { headers }), 'http://e/').retryAfterMs, 7000);
+    assert.equal(downloadError(httpError(404, { headers }), 'http://e/').retryAfterMs, undefined);
+    assert.equal(downloadError(httpError(503), 'http://e/').retryAfterMs, undefined);
   });
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { classifyHttpError, type HttpFailure } from '../executor/http-errors.js';
+import { classifyHttpError, MAX_RETRY_AFTER_MS, parseRetryAfter, type HttpFailure } from '../executor/http-errors.js';
 import { PipelineError } from '../common/errors.js';
 import {
   abortError,
@@ -12,6 +12,8 @@ import {
   requestError,
   timeoutError,
 } from './helpers/got-errors.js';
+
+const NOW = Date.parse('2026-11-22T12:00:00Z');
 
 test('classifyHttpError reads got classes first, then codes', async (t) => {
   const cases: [string, unknown, HttpFailure['kind']][] = [
@@ -48,18 +50,47 @@ test('classifyHttpError reads got classes first, then codes', async (t) => {
     ['not an error', 'boom', 'not-got'],
   ];
   for (const [name, err, kind] of cases) {
-    await t.test(`${name} -> ${kind}`, () => assert.equal(classifyHttpError(err).kind, kind));
+    await t.test(`${name} -> ${kind}`, () => assert.equal(classifyHttpError(err, NOW).kind, kind));
   }
 });
 
 test('classifyHttpError keeps what a status failure needs', () => {
-  const failure = classifyHttpError(httpError(429, { statusMessage: 'Too Many Requests', body: '{"error":"slow down"}' }));
+  const failure = classifyHttpError(
+    httpError(429, { statusMessage: 'Too Many Requests', headers: { 'retry-after': '7' }, body: '{"error":"slow down"}' }),
+    NOW,
+  );
   assert.deepEqual(failure, {
     kind: 'status',
     status: 429,
     statusMessage: 'Too Many Requests',
     body: '{"error":"slow down"}',
+    retryAfterMs: 7000,
   });
-  const bare = classifyHttpError(httpError(500, { statusMessage: '' }));
-  assert.ok(bare.kind === 'status' && bare.statusMessage === undefined);
+  const bare = classifyHttpError(httpError(500, { statusMessage: '' }), NOW);
+  assert.ok(bare.kind === 'status' && bare.statusMessage === undefined && bare.retryAfterMs === undefined);
+});
+
+test('parseRetryAfter: delta-seconds, HTTP-dates, caps and garbage', async (t) => {
+  const cases: [string, string | undefined, number | undefined][] = [
+    ['absent', undefined, undefined],
+    ['empty', '', undefined],
+    ['seconds', '7', 7000],
+    ['zero', '0', 0],
+    ['spaces around', ' 120 ', 120_000],
+    ['over the cap', '86400', MAX_RETRY_AFTER_MS],
+    ['absurdly large', '99999999999999999999999', MAX_RETRY_AFTER_MS],
+    ['IMF-fixdate', 'Sun, 22 Nov 2026 12:00:30 GMT', 30_000],
+    ['RFC 850 date', 'Sunday, 22-Nov-26 12:01:00 GMT', 60_000],
+    ['asctime date (no zone, still GMT)', 'Sun Nov 22 12:00:10 2026', 10_000],
+    ['date in the past', 'Sun, 22 Nov 2026 11:00:00 GMT', 0],
+    ['date far ahead', 'Tue, 22 Dec 2026 12:00:00 GMT', MAX_RETRY_AFTER_MS],
+    ['negative', '-5', undefined],
+    ['fraction', '1.5', undefined],
+    ['words', 'soon', undefined],
+    ['day name then garbage', 'Sun, the 22nd', undefined],
+    ['bare ISO date', '2026-11-22T12:00:30Z', undefined],
+  ];
+  for (const [name, value, want] of cases) {
+    await t.test(`${name}: ${JSON.stringify(value)} -> ${String(want)}`, () => assert.equal(parseRetryAfter(value, NOW), want));
+  }
 });

@@ -200,6 +200,11 @@ test('uploadError maps statuses and failures', async (t) => {
     const err = uploadError(httpError(401, { body: { error: { message: 'bad token' } } }), 'http://fs/upload');
     assert.match(err.message, /401: bad token/);
   });
+  await t.test('Retry-After rides on a retryable failure only', () => {
+    const headers = { 'retry-after': '3' };
+    assert.equal(uploadError(httpError(503, { headers }), 'http://fs/upload').retryAfterMs, 3000);
+    assert.equal(uploadError(httpError(401, { headers }), 'http://fs/upload').retryAfterMs, undefined);
+  });
 });
 
 test('serverMessage reads the common error body shapes', async (t) => {
