@@ -8,6 +8,7 @@ import { isAborted, keepAliveAgents } from './http-shared.js';
 import got from 'got';
 import { isRetryable, PipelineError, type ErrorCode } from '../common/errors.js';
 import { classifyHttpError, USER_AGENT } from './http-errors.js';
+import { watchTransferRate } from './transfer-rate.js';
 import { checkSourceUrl, isBlockedAddress, needsAddressCheck, type UrlPolicy } from './url-policy.js';
 
 export interface DownloadOptions {
@@ -18,6 +19,14 @@ export interface DownloadOptions {
   totalTimeoutMs: number;
   maxBytes: number;
   maxRedirects: number;
+  /**
+   * Below this average rate since the response started, after `rateGraceMs`, the download is
+   * cancelled (DOWNLOAD_TOO_SLOW) instead of holding its slot until `totalTimeoutMs`; 0 disables.
+   * Config default 16384 (MIN_DOWNLOAD_BYTES_PER_SEC).
+   */
+  minBytesPerSecond: number;
+  /** How long after the response starts the rate is first judged; config default 5000 (DOWNLOAD_RATE_GRACE_MS). */
+  rateGraceMs: number;
   policy: UrlPolicy;
 }
 
@@ -62,6 +71,8 @@ export interface DownloadFailure {
   aborted?: boolean;
   /** Set when the byte cap cancelled the request; describes what exceeded it. */
   tooLarge?: string;
+  /** Set when the minimum-rate check cancelled the request; describes the rate. */
+  tooSlow?: string;
 }
 
 /** Maps whatever got threw into a PipelineError with a stable code; pure, so unit-testable. */
@@ -69,6 +80,9 @@ export function downloadError(err: unknown, url: string, failure: DownloadFailur
   if (failure.aborted === true) return new PipelineError('TASK_KILLED', `download of ${url} was aborted`, { cause: err });
   if (failure.tooLarge !== undefined) {
     return new PipelineError('DOWNLOAD_TOO_LARGE', `${url}: ${failure.tooLarge}`, { cause: err });
+  }
+  if (failure.tooSlow !== undefined) {
+    return new PipelineError('DOWNLOAD_TOO_SLOW', `GET ${url} too slow: ${failure.tooSlow}`, { cause: err });
   }
   const known = findPipelineError(err);
   if (known !== undefined) return known;
@@ -99,7 +113,7 @@ export function downloadError(err: unknown, url: string, failure: DownloadFailur
       return failed('DOWNLOAD_HTTP_4XX', `GET ${url}: ${message}`);
     case 'unsupported-protocol':
       return failed('URL_INVALID', `GET ${url} redirected to a non-http(s) URL: ${message}`);
-    case 'cancelled': // we cancel only for size, flagged above
+    case 'cancelled': // we cancel only for size or rate, both flagged above
     case 'not-got':
       return failed('INTERNAL', `GET ${url} failed unexpectedly: ${message}`);
   }
@@ -115,6 +129,7 @@ export function createDownloader(opts: DownloadOptions): Downloader {
     if (isAborted(signal)) throw downloadError(signal?.reason, url.href, { aborted: true });
 
     let tooLarge: string | undefined;
+    let tooSlow: string | undefined;
     const request = got(url, {
       agent,
       signal,
@@ -142,8 +157,14 @@ export function createDownloader(opts: DownloadOptions): Downloader {
         ],
       },
     });
-    // The first progress event carries content-length as `total`, before any body arrives.
+    const rate = watchTransferRate({ minBytesPerSecond: opts.minBytesPerSecond, graceMs: opts.rateGraceMs }, (reason) => {
+      tooSlow = reason;
+      request.cancel();
+    });
+    // The first progress event comes with the final response's headers (none for redirects),
+    // carrying content-length as `total` before any body arrives; it also starts the rate clock.
     request.on('downloadProgress', (progress) => {
+      rate.progress(progress.transferred);
       if (tooLarge !== undefined) return;
       if (progress.total !== undefined && progress.total > opts.maxBytes) {
         tooLarge = `content-length ${progress.total} exceeds the limit of ${opts.maxBytes} bytes`;
@@ -155,7 +176,9 @@ export function createDownloader(opts: DownloadOptions): Downloader {
     try {
       return await request;
     } catch (err) {
-      throw downloadError(err, url.href, { aborted: isAborted(signal), tooLarge });
+      throw downloadError(err, url.href, { aborted: isAborted(signal), tooLarge, tooSlow });
+    } finally {
+      rate.stop();
     }
   };
 }

@@ -40,7 +40,33 @@ function route(req: IncomingMessage, res: ServerResponse): void {
       res.writeHead(code, { 'content-type': 'text/plain', ...(retryAfter === null ? {} : { 'retry-after': retryAfter }) });
       return void res.end(`status ${code}`);
     }
-
+    case '/drip': {
+      // A slow-drip source: 1 byte a second, far below any sane minimum rate.
+      res.writeHead(200, { 'content-length': 1000 });
+      res.write(Buffer.alloc(1));
+      const timer = setInterval(() => res.write(Buffer.alloc(1)), 1000);
+      res.on('close', () => clearInterval(timer));
+      return;
+    }
+    case '/silent':
+      // Headers, then nothing: no progress event ever fires for the body.
+      res.writeHead(200, { 'content-length': 1000 });
+      return void res.flushHeaders();
+    case '/steady': {
+      // A healthy transfer that lasts past a short grace period: 16 KiB every 20 ms.
+      const chunks = 10;
+      res.writeHead(200, { 'content-length': chunks * 16_384 });
+      let sent = 0;
+      const timer = setInterval(() => {
+        res.write(Buffer.alloc(16_384, sent));
+        if (++sent === chunks) {
+          clearInterval(timer);
+          res.end();
+        }
+      }, 20);
+      res.on('close', () => clearInterval(timer));
+      return;
+    }
     case '/declared-large':
       // Claims 2000 bytes but sends them only slowly: the client must give up on the header alone.
       res.writeHead(200, { 'content-length': 2000 });
@@ -113,6 +139,8 @@ function options(overrides: Partial<DownloadOptions> = {}): DownloadOptions {
     totalTimeoutMs: 10_000,
     maxBytes: 1_000_000,
     maxRedirects: 3,
+    minBytesPerSecond: 16_384,
+    rateGraceMs: 5000,
     // The test servers are on loopback, so they must be listed like the real fileserver is.
     policy: { allowPrivateNetworks: false, allowedHosts: [`127.0.0.1:${port}`, new URL(rawBase).host] },
     ...overrides,
@@ -282,6 +310,27 @@ test('Retry-After on 429 and 503 -> retryAfterMs, in seconds or as an HTTP-date'
   });
 });
 
+test('minimum transfer rate: a slow drip -> DOWNLOAD_TOO_SLOW instead of waiting for the timeout', async () => {
+  const download = createDownloader(options({ minBytesPerSecond: 1000, rateGraceMs: 300, totalTimeoutMs: 60_000 }));
+  const err = await rejectsWith(download(`${base}/drip`), 'DOWNLOAD_TOO_SLOW', true);
+  assert.match(err.message, /below the minimum of 1000 bytes\/s/);
+});
+
+test('minimum transfer rate: headers then nothing -> DOWNLOAD_TOO_SLOW', async () => {
+  const download = createDownloader(options({ minBytesPerSecond: 1000, rateGraceMs: 300, totalTimeoutMs: 60_000 }));
+  const err = await rejectsWith(download(`${base}/silent`), 'DOWNLOAD_TOO_SLOW', true);
+  assert.match(err.message, /^GET .*\/silent too slow: 0 bytes/);
+});
+
+test('minimum transfer rate: fast downloads are unaffected, 0 disables the check', async () => {
+  const strict = createDownloader(options({ minBytesPerSecond: 16_384, rateGraceMs: 100 }));
+  assert.ok((await strict(`${base}/image.bin`)).equals(BODY));
+  assert.equal((await strict(`${base}/steady`)).length, 10 * 16_384);
+  const off = createDownloader(options({ minBytesPerSecond: 0, rateGraceMs: 100, totalTimeoutMs: 700 }));
+  // With the check off, only the total timeout ends a silent source.
+  await rejectsWith(off(`${base}/silent`), 'DOWNLOAD_TIMEOUT', true);
+});
+
 test('downloadError maps got errors to codes', async (t) => {
   const cases: [string, unknown, ErrorCode][] = [
     ['404', httpError(404), 'DOWNLOAD_NOT_FOUND'],
@@ -325,6 +374,9 @@ test('downloadError maps got errors to codes', async (t) => {
   });
   await t.test('the size flag wins over the cancel error', () => {
     assert.equal(downloadError(cancelError(), 'http://e/', { tooLarge: 'too big' }).code, 'DOWNLOAD_TOO_LARGE');
+  });
+  await t.test('the rate flag wins over the cancel error', () => {
+    assert.equal(downloadError(cancelError(), 'http://e/', { tooSlow: '1 byte in 9 s' }).code, 'DOWNLOAD_TOO_SLOW');
   });
   await t.test('Retry-After rides on retryable statuses only', () => {
     const headers = { 'retry-after': '7' };
