@@ -57,6 +57,9 @@ export function loadExecutorConfig(env: Record<string, string | undefined>): Rea
       totalTimeoutMs: r.int('DOWNLOAD_TIMEOUT_MS', 30_000, { min: 10 }),
       maxBytes: r.int('MAX_DOWNLOAD_BYTES', 50 * 2 ** 20, { min: 1 }),
       maxRedirects: r.int('MAX_REDIRECTS', 5, { min: 0, max: 20 }),
+      minBytesPerSecond: r.int('MIN_DOWNLOAD_BYTES_PER_SEC', 16_384, { min: 0 }),
+      // Judging the rate at the first byte would cancel every download, so the grace has a floor.
+      rateGraceMs: r.int('DOWNLOAD_RATE_GRACE_MS', 5_000, { min: 100 }),
       policy: {
         allowPrivateNetworks: r.bool('ALLOW_PRIVATE_NETWORKS', false),
         // The fileserver's own /images/ is always a legitimate source, even on a private address.

@@ -6,7 +6,9 @@ import { lookup as dnsLookup } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import { isAborted, keepAliveAgents } from './http-shared.js';
 import got from 'got';
-import { PipelineError, type ErrorCode } from '../common/errors.js';
+import { isRetryable, PipelineError, type ErrorCode } from '../common/errors.js';
+import { classifyHttpError, USER_AGENT } from './http-errors.js';
+import { watchTransferRate } from './transfer-rate.js';
 import { checkSourceUrl, isBlockedAddress, needsAddressCheck, type UrlPolicy } from './url-policy.js';
 
 export interface DownloadOptions {
@@ -17,24 +19,18 @@ export interface DownloadOptions {
   totalTimeoutMs: number;
   maxBytes: number;
   maxRedirects: number;
+  /**
+   * Below this average rate since the response started, after `rateGraceMs`, the download is
+   * cancelled (DOWNLOAD_TOO_SLOW) instead of holding its slot until `totalTimeoutMs`; 0 disables.
+   * Config default 16384 (MIN_DOWNLOAD_BYTES_PER_SEC).
+   */
+  minBytesPerSecond: number;
+  /** How long after the response starts the rate is first judged; config default 5000 (DOWNLOAD_RATE_GRACE_MS). */
+  rateGraceMs: number;
   policy: UrlPolicy;
 }
 
 export type Downloader = (url: string, signal?: AbortSignal) => Promise<Buffer>;
-
-const USER_AGENT = 'offer-invert-executor/0.1';
-
-/** Node errno codes that mean "could not talk to the source" (retrying may help). */
-const CONNECTION_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EPIPE',
-  'ERR_HTTP_CONTENT_LENGTH_MISMATCH',
-]);
 
 /**
  * A dns lookup that refuses private/local answers. Refusing when ANY answer is blocked (rather
@@ -55,19 +51,11 @@ export const guardedLookup: LookupFunction = (hostname, options, callback) => {
   });
 };
 
-interface ErrorShape {
-  name?: unknown;
-  code?: unknown;
-  message?: unknown;
-  cause?: unknown;
-  response?: { statusCode?: unknown; statusMessage?: unknown };
-}
-
 function findPipelineError(err: unknown): PipelineError | undefined {
   // got wraps errors thrown by hooks and the dns lookup in a RequestError with them as cause.
-  for (let e = err, depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; depth++) {
     if (e instanceof PipelineError) return e;
-    e = (e as ErrorShape).cause;
+    e = e.cause;
   }
   return undefined;
 }
@@ -83,6 +71,8 @@ export interface DownloadFailure {
   aborted?: boolean;
   /** Set when the byte cap cancelled the request; describes what exceeded it. */
   tooLarge?: string;
+  /** Set when the minimum-rate check cancelled the request; describes the rate. */
+  tooSlow?: string;
 }
 
 /** Maps whatever got threw into a PipelineError with a stable code; pure, so unit-testable. */
@@ -91,37 +81,43 @@ export function downloadError(err: unknown, url: string, failure: DownloadFailur
   if (failure.tooLarge !== undefined) {
     return new PipelineError('DOWNLOAD_TOO_LARGE', `${url}: ${failure.tooLarge}`, { cause: err });
   }
+  if (failure.tooSlow !== undefined) {
+    return new PipelineError('DOWNLOAD_TOO_SLOW', `GET ${url} too slow: ${failure.tooSlow}`, { cause: err });
+  }
   const known = findPipelineError(err);
   if (known !== undefined) return known;
 
-  const e = (typeof err === 'object' && err !== null ? err : {}) as ErrorShape;
-  const message = typeof e.message === 'string' ? e.message : String(err);
-  const status = e.response?.statusCode;
-  if (e.name === 'HTTPError' && typeof status === 'number') {
-    const text = typeof e.response?.statusMessage === 'string' ? ` ${e.response.statusMessage}` : '';
-    return new PipelineError(statusCode(status), `GET ${url} answered ${status}${text}`, { cause: err });
+  const message = err instanceof Error ? err.message : String(err);
+  const failed = (code: ErrorCode, text = `GET ${url} failed: ${message}`) => new PipelineError(code, text, { cause: err });
+  const http = classifyHttpError(err);
+  switch (http.kind) {
+    case 'status': {
+      const code = statusCode(http.status);
+      const text = `GET ${url} answered ${http.status}${http.statusMessage === undefined ? '' : ` ${http.statusMessage}`}`;
+      // A wait asked of a request we will not repeat means nothing, so only retryable codes carry it.
+      const retryAfterMs = isRetryable(code) ? http.retryAfterMs : undefined;
+      return new PipelineError(code, text, { cause: err, retryAfterMs });
+    }
+    case 'timeout':
+      return failed('DOWNLOAD_TIMEOUT', `GET ${url} timed out: ${message}`);
+    case 'aborted':
+      return new PipelineError('TASK_KILLED', `download of ${url} was aborted`, { cause: err });
+    case 'host-unknown':
+      return failed('DOWNLOAD_HOST_UNKNOWN', `GET ${url}: the host name does not exist (${message})`);
+    case 'bad-response':
+      return failed('DOWNLOAD_BAD_RESPONSE', `GET ${url} answered with malformed HTTP: ${message}`);
+    case 'connection':
+      return failed('DOWNLOAD_CONNECTION');
+    case 'too-many-redirects':
+      // A redirect loop will not fix itself on retry.
+      return failed('DOWNLOAD_HTTP_4XX', `GET ${url}: ${message}`);
+    case 'unsupported-protocol':
+      return failed('URL_INVALID', `GET ${url} redirected to a non-http(s) URL: ${message}`);
+    case 'cancelled': // we cancel only for size or rate, both flagged above
+    case 'not-got':
+      return failed('INTERNAL', `GET ${url} failed unexpectedly: ${message}`);
   }
-  if (e.name === 'TimeoutError' || e.code === 'ETIMEDOUT') {
-    return new PipelineError('DOWNLOAD_TIMEOUT', `GET ${url} timed out: ${message}`, { cause: err });
-  }
-  if (e.name === 'AbortError') return new PipelineError('TASK_KILLED', `download of ${url} was aborted`, { cause: err });
-  if (e.code === 'ERR_UNSUPPORTED_PROTOCOL') {
-    // Only reachable through a redirect: got rejects it before our beforeRedirect hook runs.
-    return new PipelineError('URL_INVALID', `GET ${url} redirected to a non-http(s) URL: ${message}`, { cause: err });
-  }
-  if (e.code === 'ERR_TOO_MANY_REDIRECTS') {
-    // A redirect loop will not fix itself on retry.
-    return new PipelineError('DOWNLOAD_HTTP_4XX', `GET ${url}: ${message}`, { cause: err });
-  }
-  if ((typeof e.code === 'string' && CONNECTION_CODES.has(e.code)) || /socket hang up/i.test(message)) {
-    return new PipelineError('DOWNLOAD_CONNECTION', `GET ${url} failed: ${message}`, { cause: err });
-  }
-  if (e.name === 'RequestError' || e.name === 'ReadError') {
-    return new PipelineError('DOWNLOAD_CONNECTION', `GET ${url} failed: ${message}`, { cause: err });
-  }
-  return new PipelineError('INTERNAL', `GET ${url} failed unexpectedly: ${message}`, { cause: err });
 }
-
 
 export function createDownloader(opts: DownloadOptions): Downloader {
   const agent = keepAliveAgents();
@@ -133,6 +129,7 @@ export function createDownloader(opts: DownloadOptions): Downloader {
     if (isAborted(signal)) throw downloadError(signal?.reason, url.href, { aborted: true });
 
     let tooLarge: string | undefined;
+    let tooSlow: string | undefined;
     const request = got(url, {
       agent,
       signal,
@@ -160,8 +157,14 @@ export function createDownloader(opts: DownloadOptions): Downloader {
         ],
       },
     });
-    // The first progress event carries content-length as `total`, before any body arrives.
+    const rate = watchTransferRate({ minBytesPerSecond: opts.minBytesPerSecond, graceMs: opts.rateGraceMs }, (reason) => {
+      tooSlow = reason;
+      request.cancel();
+    });
+    // The first progress event comes with the final response's headers (none for redirects),
+    // carrying content-length as `total` before any body arrives; it also starts the rate clock.
     request.on('downloadProgress', (progress) => {
+      rate.progress(progress.transferred);
       if (tooLarge !== undefined) return;
       if (progress.total !== undefined && progress.total > opts.maxBytes) {
         tooLarge = `content-length ${progress.total} exceeds the limit of ${opts.maxBytes} bytes`;
@@ -173,7 +176,9 @@ export function createDownloader(opts: DownloadOptions): Downloader {
     try {
       return await request;
     } catch (err) {
-      throw downloadError(err, url.href, { aborted: isAborted(signal), tooLarge });
+      throw downloadError(err, url.href, { aborted: isAborted(signal), tooLarge, tooSlow });
+    } finally {
+      rate.stop();
     }
   };
 }

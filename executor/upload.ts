@@ -7,6 +7,7 @@ import { isAborted, keepAliveAgents } from './http-shared.js';
 import got from 'got';
 import { PipelineError } from '../common/errors.js';
 import { EXTENSION, MIME_TYPE, type ImageFormat } from '../common/image-format.js';
+import { classifyHttpError, CONNECTION_CODES, HOST_UNKNOWN_CODES, USER_AGENT } from './http-errors.js';
 
 export interface UploaderOptions {
   /** Bearer token the fileserver checks before it reads the body. */
@@ -35,14 +36,9 @@ export type Uploader = (
 const MAX_RETRY_DELAY_MS = 10_000;
 // got's default list minus 413: a too-large upload stays too large.
 const RETRY_STATUS_CODES = [408, 429, 500, 502, 503, 504, 521, 522, 524];
-const RETRY_ERROR_CODES = ['ETIMEDOUT', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ENOTFOUND', 'ENETUNREACH', 'EAI_AGAIN', 'EHOSTUNREACH'];
-
-interface ErrorShape {
-  name?: unknown;
-  code?: unknown;
-  message?: unknown;
-  response?: { statusCode?: unknown; body?: unknown };
-}
+// Unlike a source, the fileserver is our own configured host: an unknown name there is a container
+// restarting (its name briefly leaves the resolver), worth a retry. ETIMEDOUT covers got's timeouts.
+const RETRY_ERROR_CODES = [...CONNECTION_CODES, ...HOST_UNKNOWN_CODES, 'ETIMEDOUT'];
 
 /** The server's own explanation from an error body such as `{ "error": "..." }` or `{ "error": { "message": "..." } }`. */
 export function serverMessage(body: unknown): string | undefined {
@@ -70,16 +66,17 @@ export function serverMessage(body: unknown): string | undefined {
 export function uploadError(err: unknown, url: string, aborted = false): PipelineError {
   if (err instanceof PipelineError) return err;
   if (aborted) return new PipelineError('TASK_KILLED', `upload to ${url} was aborted`, { cause: err });
-  const e = (typeof err === 'object' && err !== null ? err : {}) as ErrorShape;
-  const message = typeof e.message === 'string' ? e.message : String(err);
-  const status = e.response?.statusCode;
-  if (e.name === 'HTTPError' && typeof status === 'number') {
-    const said = serverMessage(e.response?.body);
-    const text = `POST ${url} answered ${status}${said === undefined ? '' : `: ${said}`}`;
-    const rejected = status >= 400 && status < 500 && status !== 408 && status !== 429;
-    return new PipelineError(rejected ? 'UPLOAD_REJECTED' : 'UPLOAD_FAILED', text, { cause: err });
+  const http = classifyHttpError(err);
+  if (http.kind === 'status') {
+    const said = serverMessage(http.body);
+    const text = `POST ${url} answered ${http.status}${said === undefined ? '' : `: ${said}`}`;
+    const rejected = http.status >= 400 && http.status < 500 && http.status !== 408 && http.status !== 429;
+    if (rejected) return new PipelineError('UPLOAD_REJECTED', text, { cause: err });
+    return new PipelineError('UPLOAD_FAILED', text, { cause: err, retryAfterMs: http.retryAfterMs });
   }
-  if (e.name === 'AbortError') return new PipelineError('TASK_KILLED', `upload to ${url} was aborted`, { cause: err });
+  if (http.kind === 'aborted') return new PipelineError('TASK_KILLED', `upload to ${url} was aborted`, { cause: err });
+  // Timeouts, connection failures, a reply that is not JSON: the fileserver may do better next time.
+  const message = err instanceof Error ? err.message : String(err);
   return new PipelineError('UPLOAD_FAILED', `POST ${url} failed: ${message}`, { cause: err });
 }
 
@@ -124,7 +121,7 @@ export function createUploader(opts: UploaderOptions): Uploader {
         headers: {
           authorization: `Bearer ${opts.token}`,
           'content-type': contentType,
-          'user-agent': 'offer-invert-executor/0.1',
+          'user-agent': USER_AGENT,
         },
         responseType: 'json',
         resolveBodyOnly: true,

@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { PipelineError, type ErrorCode } from '../common/errors.js';
 import { createUploader, serverMessage, uploadError, type UploaderOptions } from '../executor/upload.js';
+import { abortError, httpError, parseError, requestError, timeoutError } from './helpers/got-errors.js';
 
 const TOKEN = 'test-token-123';
 const IMAGE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3, 250, 251, 0, 255]);
@@ -173,7 +174,6 @@ test('abort via signal -> TASK_KILLED', async () => {
 });
 
 test('uploadError maps statuses and failures', async (t) => {
-  const httpError = (statusCode: number, body?: unknown) => ({ name: 'HTTPError', message: 'x', response: { statusCode, body } });
   const cases: [string, unknown, ErrorCode][] = [
     ['400', httpError(400), 'UPLOAD_REJECTED'],
     ['401', httpError(401), 'UPLOAD_REJECTED'],
@@ -182,9 +182,11 @@ test('uploadError maps statuses and failures', async (t) => {
     ['429', httpError(429), 'UPLOAD_FAILED'],
     ['500', httpError(500), 'UPLOAD_FAILED'],
     ['503', httpError(503), 'UPLOAD_FAILED'],
-    ['timeout', { name: 'TimeoutError', code: 'ETIMEDOUT', message: 'Timeout' }, 'UPLOAD_FAILED'],
-    ['refused', { name: 'RequestError', code: 'ECONNREFUSED', message: 'connect ECONNREFUSED' }, 'UPLOAD_FAILED'],
-    ['abort', { name: 'AbortError', code: 'ERR_ABORTED', message: 'aborted' }, 'TASK_KILLED'],
+    ['timeout', timeoutError(), 'UPLOAD_FAILED'],
+    ['refused', requestError('ECONNREFUSED', 'connect ECONNREFUSED'), 'UPLOAD_FAILED'],
+    ['fileserver name not resolvable (restarting container)', requestError('ENOTFOUND'), 'UPLOAD_FAILED'],
+    ['reply is not JSON', parseError(), 'UPLOAD_FAILED'],
+    ['abort', abortError(), 'TASK_KILLED'],
   ];
   for (const [name, err, code] of cases) {
     await t.test(`${name} -> ${code}`, () => {
@@ -194,6 +196,15 @@ test('uploadError maps statuses and failures', async (t) => {
     });
   }
   await t.test('the abort flag wins', () => assert.equal(uploadError(httpError(500), 'http://fs/upload', true).code, 'TASK_KILLED'));
+  await t.test('the server message comes from the error body', () => {
+    const err = uploadError(httpError(401, { body: { error: { message: 'bad token' } } }), 'http://fs/upload');
+    assert.match(err.message, /401: bad token/);
+  });
+  await t.test('Retry-After rides on a retryable failure only', () => {
+    const headers = { 'retry-after': '3' };
+    assert.equal(uploadError(httpError(503, { headers }), 'http://fs/upload').retryAfterMs, 3000);
+    assert.equal(uploadError(httpError(401, { headers }), 'http://fs/upload').retryAfterMs, undefined);
+  });
 });
 
 test('serverMessage reads the common error body shapes', async (t) => {
