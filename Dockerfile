@@ -20,8 +20,6 @@ RUN mkdir -p /data/uploads && chown node:node /data/uploads
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-# The codec loads ../../protocol/messages.proto relative to dist/protocol/.
-COPY --from=build /app/protocol/messages.proto ./protocol/messages.proto
 COPY --from=build /app/images ./images
 USER node
 # Exec form: node gets SIGTERM directly (compose adds an init for reaping).

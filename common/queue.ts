@@ -3,7 +3,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { JobsOptions } from 'bullmq';
-import type { TaskResult } from '../protocol/types.js';
+import type { TaskResult } from './task-result.js';
 
 export const DEFAULT_QUEUE_NAME = 'images';
 export const JOB_NAME = 'invert';
@@ -32,25 +32,54 @@ export interface ImageJobProgress {
 
 export interface JobPolicy {
   attempts: number;
+  /** First retry delay; doubled for each further attempt, with jitter, capped at MAX_RETRY_DELAY_MS. */
   backoffMs: number;
   keepCompletedSeconds: number;
   keepFailedSeconds: number;
 }
 
+/**
+ * 8 attempts from 2 s: the retries of one job span about 4 minutes, long enough to ride out a
+ * source's restart. Outages of a whole host are handled apart (its jobs wait without spending
+ * attempts while its circuit is open), so these attempts are for one URL's own trouble.
+ */
 export const DEFAULT_JOB_POLICY: JobPolicy = {
-  attempts: 3,
-  backoffMs: 1000,
+  attempts: 8,
+  backoffMs: 2000,
   keepCompletedSeconds: 7 * 24 * 3600,
   keepFailedSeconds: 30 * 24 * 3600,
 };
 
+/** Our backoff type: exponential with jitter, and never sooner than the source's Retry-After. */
+export const BACKOFF_TYPE = 'jittered-exponential';
+export const BACKOFF_JITTER = 0.5;
+export const MAX_RETRY_DELAY_MS = 10 * 60 * 1000;
+
 export function jobOptions(policy: JobPolicy): JobsOptions {
   return {
     attempts: policy.attempts,
-    backoff: { type: 'exponential', delay: policy.backoffMs },
+    backoff: { type: BACKOFF_TYPE, delay: policy.backoffMs, jitter: BACKOFF_JITTER },
     removeOnComplete: { age: policy.keepCompletedSeconds, count: 100_000 },
     removeOnFail: { age: policy.keepFailedSeconds, count: 100_000 },
   };
+}
+
+/**
+ * The delay before retry number `attemptsMade` (1 for the first retry): `delay * 2^(n-1)`,
+ * spread down by up to `jitter` of itself so jobs that failed together do not return together,
+ * capped, and at least `retryAfterMs`. Pure; `random` is injectable for tests.
+ */
+export function retryDelayMs(
+  backoff: { delay?: number; jitter?: number } | number | undefined,
+  attemptsMade: number,
+  retryAfterMs: number | undefined,
+  random: () => number = Math.random,
+): number {
+  const opts = typeof backoff === 'number' ? { delay: backoff } : (backoff ?? {});
+  const base = Math.min(MAX_RETRY_DELAY_MS, (opts.delay ?? DEFAULT_JOB_POLICY.backoffMs) * 2 ** Math.max(0, attemptsMade - 1));
+  const jitter = Math.min(1, Math.max(0, opts.jitter ?? BACKOFF_JITTER));
+  const delay = Math.round(base * (1 - jitter * random()));
+  return Math.max(delay, Math.min(MAX_RETRY_DELAY_MS, retryAfterMs ?? 0));
 }
 
 /**

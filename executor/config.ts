@@ -9,7 +9,11 @@ export interface ExecutorConfig {
   queueName: string;
   executorId: string;
   hostname: string;
+  /** Where services launched here bind and are reached (EXECUTOR_ADVERTISE_HOST). */
+  advertiseHost: string;
   resources: Resources;
+  /** The fileserver's upload endpoint: results go here only, whatever a launch says. */
+  uploadUrl: string;
   uploadToken: string;
   uploadTimeoutMs: number;
   uploadRetries: number;
@@ -20,6 +24,8 @@ export interface ExecutorConfig {
   ackResendMs: number;
   stageUpdateMs: number;
   shutdownAckWaitMs: number;
+  /** An inbox read overdue by this much is abandoned and its connection re-made. */
+  inboxReadGraceMs: number;
 }
 
 function parsePorts(text: string, r: EnvReader): PortRange[] {
@@ -43,11 +49,13 @@ export function loadExecutorConfig(env: Record<string, string | undefined>): Rea
     queueName: r.string('QUEUE_NAME', DEFAULT_QUEUE_NAME),
     executorId: r.string('EXECUTOR_ID', hostname()),
     hostname: hostname(),
+    advertiseHost: r.string('EXECUTOR_ADVERTISE_HOST', '127.0.0.1'),
     resources: {
       cpus: r.number('EXECUTOR_CPUS', availableParallelism(), { min: 0.01 }),
       memMb: r.number('EXECUTOR_MEM_MB', defaultMemMb, { min: 1 }),
       ports: parsePorts(r.string('EXECUTOR_PORTS', ''), r),
     },
+    uploadUrl: new URL('upload', fileserverUrl.href.endsWith('/') ? fileserverUrl.href : `${fileserverUrl.href}/`).href,
     uploadToken: r.required('UPLOAD_TOKEN', 'the bearer token the fileserver expects (same value as its UPLOAD_TOKEN)'),
     uploadTimeoutMs: r.int('UPLOAD_TIMEOUT_MS', 30_000, { min: 100 }),
     uploadRetries: r.int('UPLOAD_RETRIES', 2, { min: 0, max: 10 }),
@@ -72,6 +80,10 @@ export function loadExecutorConfig(env: Record<string, string | undefined>): Rea
     ackResendMs: r.int('ACK_RESEND_MS', 5_000, { min: 50 }),
     stageUpdateMs: r.int('STAGE_UPDATE_MS', 500, { min: 0 }),
     shutdownAckWaitMs: r.int('SHUTDOWN_ACK_WAIT_MS', 10_000, { min: 0 }),
+    inboxReadGraceMs: r.int('INBOX_READ_GRACE_MS', 3_000, { min: 100 }),
   };
+  if (/[\s:]/.test(config.executorId) || config.executorId === '') {
+    r.problem(`EXECUTOR_ID=${JSON.stringify(config.executorId)} must be a non-empty name without spaces or ":"`);
+  }
   return r.done(config);
 }

@@ -1,13 +1,14 @@
 /**
- * Wires an Executor to Redis (its inbox, the scheduler's inbox) and to the real download,
- * sharp and upload code. main.ts runs one per process; integration tests run several in-process.
+ * Wires an Executor to Redis (its inbox, its alive key, the scheduler's inbox) and to the real
+ * download, sharp and upload code. main.ts runs one per process; integration tests run several
+ * in-process.
  */
+import { keysFor, SCHEDULER_INBOX_MAX_LEN } from '../common/keys.js';
 import type { Logger } from '../common/log.js';
 import { createRedis } from '../common/redis.js';
 import { decodeCall, encodeEvent } from '../protocol/codec.js';
-import { decodingHandler, oneByOne } from '../protocol/decoding-handler.js';
-import { sendToStream, StreamInbox } from '../protocol/stream-inbox.js';
-import { streamNames } from '../protocol/stream-names.js';
+import { decodingHandler, oneByOne } from '../transport/decoding-handler.js';
+import { sendToStream, StreamInbox } from '../transport/stream-inbox.js';
 import type { ExecutorConfig } from './config.js';
 import { createDownloader } from './download.js';
 import { Executor } from './executor.js';
@@ -19,29 +20,39 @@ export interface ExecutorService {
   close(): Promise<void>;
 }
 
+/** The alive key outlives several missed heartbeats; the leader judges by its value moving, not by its TTL. */
+const ALIVE_TTL_MS = 60_000;
+
 export async function startExecutorService(config: Readonly<ExecutorConfig>, log: Logger): Promise<ExecutorService> {
-  const names = streamNames(config.queueName);
+  const keys = keysFor(config.queueName);
   const commands = createRedis(config.redisUrl, log, config.executorId, { enableAutoPipelining: true });
   const inboxConnection = createRedis(config.redisUrl, log, `${config.executorId}-inbox`);
+  const upload = createUploader({ token: config.uploadToken, timeoutMs: config.uploadTimeoutMs, retries: config.uploadRetries });
 
+  let inbox: StreamInbox | undefined;
   const executor = new Executor(
-    (event) => sendToStream(commands, names.schedulerInbox, encodeEvent(event)),
+    {
+      emit: (event) => sendToStream(commands, keys.schedulerInbox, [encodeEvent(event)], SCHEDULER_INBOX_MAX_LEN),
+      markAlive: async (value) => void (await commands.set(keys.executorAlive(config.executorId), value, 'PX', ALIVE_TTL_MS)),
+      inboxStalledMs: () => inbox?.stalledForMs() ?? 0,
+    },
     {
       download: createDownloader(config.download),
       invert: (input) => invertImage(input, { maxPixels: config.maxInputPixels }),
-      upload: createUploader({ token: config.uploadToken, timeoutMs: config.uploadTimeoutMs, retries: config.uploadRetries }),
+      upload: (name, image, signal) => upload({ url: config.uploadUrl, name }, image, signal),
       now: Date.now,
     },
     config,
     log,
   );
-  const inboxStream = names.executorInbox(config.executorId);
-  const inbox = new StreamInbox(
+  const inboxStream = keys.executorInbox(config.executorId);
+  inbox = new StreamInbox(
     inboxConnection,
-    { stream: inboxStream, group: 'executor', consumer: config.executorId },
+    { stream: inboxStream, group: 'executor', consumer: config.executorId, readGraceMs: config.inboxReadGraceMs },
     decodingHandler(inboxStream, decodeCall, oneByOne((call) => executor.handleCall(call)), log),
     log,
   );
+  await commands.sadd(keys.executors, config.executorId);
   await inbox.ensureGroup();
   inbox.start();
   await executor.start();
@@ -50,7 +61,7 @@ export async function startExecutorService(config: Readonly<ExecutorConfig>, log
     executor,
     async close() {
       await executor.drain();
-      await inbox.close();
+      await inbox?.close();
       commands.disconnect();
       inboxConnection.disconnect();
     },

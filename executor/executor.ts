@@ -1,24 +1,39 @@
 /**
- * The executor: registers, heartbeats, offers its free resources, runs launched tasks
- * concurrently within what it offered, and reports every task to a terminal state.
- * Terminal updates carry a uuid and are re-sent until the scheduler acknowledges them.
+ * The executor: registers, heartbeats, offers its free resources, runs launched tasks within
+ * what it offered, and reports every task to a terminal state. Terminal updates carry a uuid
+ * and are re-sent until the scheduler acknowledges them.
+ *
+ * Calls are fenced: a Call below the highest leader epoch seen is dropped, so a deposed leader
+ * can no longer launch, kill or acknowledge anything here. A new leader's Reconcile is answered
+ * with every task this executor has. A Kill for a task not (yet) here is remembered, so a
+ * launch still in flight is refused when it arrives.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { describeError } from '../common/errors.js';
+import { describeError, type ErrorCode } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { formatResources } from '../protocol/resources.js';
-import type { ExecutorEvent, Resources, SchedulerCall, Stage, TaskInfo, TaskStatus } from '../protocol/types.js';
+import type { ExecutorEvent, ItemStatus, ReceivedCall, Resources, Stage, TaskInfo, TaskReport, TaskState, TaskStatus } from '../protocol/types.js';
+import { BoundedSet } from './bounded-set.js';
 import { OfferBook } from './offer-book.js';
-import { runTask, type TaskDeps, type TaskOutcome } from './run-task.js';
-
-export type EventSender = (event: ExecutorEvent) => Promise<void>;
+import { runImage, type RunResult, type TaskDeps } from './run-task.js';
 
 /** Distributes Omit over the event union so each variant keeps its own fields. */
-type EventBody = ExecutorEvent extends infer E ? (E extends ExecutorEvent ? Omit<E, 'executorId' | 'sentAtMs'> : never) : never;
+type EventBody = ExecutorEvent extends infer E ? (E extends ExecutorEvent ? Omit<E, 'executorId' | 'sentAtMs' | 'bootId'> : never) : never;
+
+export interface ExecutorPorts {
+  /** Sends an event to the scheduler inbox. */
+  emit(event: ExecutorEvent): Promise<void>;
+  /** Writes the alive key ("<bootId>:<seq>"), by which the leader judges this executor alive. */
+  markAlive(value: string): Promise<void>;
+  /** How long the inbox has gone without completing a read (0 while healthy). */
+  inboxStalledMs(): number;
+}
 
 export interface ExecutorOptions {
   executorId: string;
   hostname: string;
+  /** Where services launched here bind and are reached. */
+  advertiseHost: string;
   resources: Resources;
   heartbeatMs: number;
   offerTtlMs: number;
@@ -28,14 +43,21 @@ export interface ExecutorOptions {
   shutdownAckWaitMs: number;
 }
 
+interface RunningItem {
+  status: ItemStatus;
+  abort: AbortController;
+  killReason: ErrorCode;
+}
+
 interface RunningTask {
   info: TaskInfo;
-  abort: AbortController;
+  items: Map<string, RunningItem>;
   lastUpdateMs: number;
 }
 
 interface UnackedUpdate {
   status: TaskStatus;
+  info: TaskInfo;
   sentAtMs: number;
 }
 
@@ -44,15 +66,21 @@ export class Executor {
   private readonly tasks = new Map<string, RunningTask>();
   private readonly unacked = new Map<string, UnackedUpdate>();
   /** Task ids of recent launches, so a redelivered launch is recognised. */
-  private readonly launched = new Set<string>();
-  private readonly bootId = randomBytes(3).toString('hex');
+  private readonly launched = new BoundedSet<string>(10_000);
+  /** Ids (tasks or image tokens) killed before or while they ran, with why. */
+  private readonly killed = new Map<string, ErrorCode>();
+  readonly bootId = randomBytes(4).toString('hex');
+  private maxEpoch = 0;
+  private seq = 0;
   private offerSeq = 0;
+  private inboxStuck = false;
   private timers: NodeJS.Timeout[] = [];
   private refuseTimer: NodeJS.Timeout | undefined;
   private idle: (() => void) | undefined;
+  private draining = false;
 
   constructor(
-    private readonly emit: EventSender,
+    private readonly ports: ExecutorPorts,
     private readonly deps: TaskDeps,
     private readonly opts: ExecutorOptions,
     private readonly log: Logger,
@@ -65,9 +93,15 @@ export class Executor {
     return this.tasks.size;
   }
 
+  get epoch(): number {
+    return this.maxEpoch;
+  }
+
   async start(): Promise<void> {
-    await this.send({ kind: 'register', hostname: this.opts.hostname, resources: this.opts.resources, running: [], pid: process.pid });
-    this.log.info('executor registered', { executor: this.opts.executorId, resources: formatResources(this.opts.resources) });
+    const { hostname, resources, advertiseHost } = this.opts;
+    await this.heartbeatAlive();
+    await this.send({ kind: 'register', hostname, resources, running: [...this.tasks.keys()], pid: process.pid, advertiseHost });
+    this.log.info('executor registered', { executor: this.opts.executorId, resources: formatResources(resources) });
     this.timers.push(
       setInterval(() => void this.heartbeat(), this.opts.heartbeatMs),
       setInterval(() => void this.tick(), Math.min(500, this.opts.offerTtlMs / 2)),
@@ -75,7 +109,15 @@ export class Executor {
     await this.maybeOffer();
   }
 
-  async handleCall(call: SchedulerCall): Promise<void> {
+  async handleCall({ envelope, call }: ReceivedCall): Promise<void> {
+    if (envelope.epoch < this.maxEpoch) {
+      this.log.debug('call from a deposed leader dropped', { call: call.kind, epoch: envelope.epoch, current: this.maxEpoch, from: envelope.schedulerId });
+      return;
+    }
+    if (envelope.epoch > this.maxEpoch) {
+      if (this.maxEpoch > 0) this.log.info('a new leader took over', { scheduler: envelope.schedulerId, epoch: envelope.epoch });
+      this.maxEpoch = envelope.epoch;
+    }
     switch (call.kind) {
       case 'launch':
         return this.launch(call.offerId, call.tasks);
@@ -88,18 +130,14 @@ export class Executor {
       case 'revive':
         this.book.revive();
         return this.maybeOffer();
-      case 'kill': {
-        const task = this.tasks.get(call.taskId);
-        if (task) {
-          this.log.info('killing task', { task: call.taskId });
-          task.abort.abort();
-        }
-        return;
-      }
+      case 'kill':
+        return this.kill(call.taskId, call.reason);
       case 'acknowledge':
         this.unacked.delete(call.uuid);
         this.checkIdle();
         return;
+      case 'reconcile':
+        return this.reconcile();
     }
   }
 
@@ -109,99 +147,180 @@ export class Executor {
     const infos = all.filter((t) => !this.launched.has(t.taskId));
     if (infos.length === 0) return;
     for (const t of infos) this.launched.add(t.taskId);
-    // Insertion-ordered: the oldest ids go first; redeliveries come within seconds.
-    for (const id of this.launched) {
-      if (this.launched.size <= 10_000) break;
-      this.launched.delete(id);
-    }
     const accepted = this.book.accept(offerId, infos.map((t) => t.resources), this.now());
     if (!accepted.ok) {
       this.log.warn('launch refused', { offer: offerId, tasks: infos.length, reason: accepted.message });
-      const state = accepted.reason === 'INVALID_OFFER' ? 'TASK_LOST' : 'TASK_ERROR';
-      for (const info of infos) {
-        await this.reportTerminal(info, { state, stage: 'none', reason: accepted.reason, retryable: true, message: accepted.message });
-      }
+      const state: TaskState = accepted.reason === 'INVALID_OFFER' ? 'TASK_LOST' : 'TASK_ERROR';
+      for (const info of infos) await this.reportTerminal(this.runningTask(info), state, accepted.reason, accepted.message);
       return this.maybeOffer();
     }
     for (const info of infos) {
-      const task: RunningTask = { info, abort: new AbortController(), lastUpdateMs: 0 };
+      const task = this.runningTask(info);
+      if (info.service || info.images.length === 0) {
+        // Services arrive with the service work; until then they are refused cleanly.
+        this.book.release(info.resources);
+        await this.reportTerminal(task, 'TASK_ERROR', 'INVALID_TASK', 'this executor runs image tasks only');
+        continue;
+      }
       this.tasks.set(info.taskId, task);
       void this.run(task);
     }
     await this.maybeOffer();
   }
 
+  private runningTask(info: TaskInfo): RunningTask {
+    const items = new Map<string, RunningItem>();
+    for (const image of info.images) {
+      const abort = new AbortController();
+      const killedAs = this.killed.get(image.token) ?? this.killed.get(info.taskId);
+      if (killedAs !== undefined) abort.abort();
+      items.set(image.token, {
+        status: { token: image.token, jobId: image.jobId, state: 'TASK_STAGING', stage: 'queued', message: '' },
+        abort,
+        killReason: killedAs ?? 'TASK_KILLED',
+      });
+    }
+    return { info, items, lastUpdateMs: 0 };
+  }
+
   private async run(task: RunningTask): Promise<void> {
-    let outcome: TaskOutcome;
-    try {
-      outcome = await runTask(task.info, this.deps, task.abort.signal, (stage) => this.stageChanged(task, stage));
-    } catch (err) {
-      // runTask never throws; this guards the guarantee that every task ends terminal.
-      outcome = { state: 'TASK_FAILED', stage: 'none', reason: 'INTERNAL', retryable: true, message: describeError(err) };
+    for (const image of task.info.images) {
+      const item = task.items.get(image.token)!;
+      let result: RunResult;
+      try {
+        item.status.state = 'TASK_RUNNING';
+        result = item.abort.signal.aborted
+          ? { state: 'TASK_KILLED', stage: 'none', reason: item.killReason, message: 'killed before it started' }
+          : await runImage(image, this.deps, item.abort.signal, (stage) => this.stageChanged(task, item, stage), () => item.killReason);
+      } catch (err) {
+        // runImage never throws; this guards the guarantee that every task ends terminal.
+        result = { state: 'TASK_FAILED', stage: 'none', reason: 'INTERNAL', message: describeError(err) };
+      }
+      Object.assign(item.status, { state: result.state, stage: result.stage, reason: result.reason, message: result.message, result: result.result, retryAfterMs: result.retryAfterMs });
     }
     this.tasks.delete(task.info.taskId);
     this.book.release(task.info.resources);
+    const states = [...task.items.values()].map((i) => i.status.state);
+    const state: TaskState = states.every((s) => s === 'TASK_FINISHED') ? 'TASK_FINISHED' : states.every((s) => s === 'TASK_KILLED') ? 'TASK_KILLED' : 'TASK_FAILED';
     // The terminal update and the offer of the freed resources leave in the same write.
-    const reported = this.reportTerminal(task.info, outcome).catch((err) =>
+    const reported = this.reportTerminal(task, state, undefined, '').catch((err) =>
       this.log.error('terminal update not sent yet; will resend', { task: task.info.taskId, error: describeError(err) }),
     );
     await Promise.all([reported, this.maybeOffer()]);
     this.checkIdle();
   }
 
-  private stageChanged(task: RunningTask, stage: Stage): void {
+  private stageChanged(task: RunningTask, item: RunningItem, stage: Stage): void {
+    item.status.stage = stage;
     const now = this.now();
     if (task.lastUpdateMs !== 0 && now - task.lastUpdateMs < this.opts.stageUpdateMs) return;
     task.lastUpdateMs = now;
-    const status = this.status(task.info, { state: 'TASK_RUNNING', stage, retryable: false, message: '' });
+    const status = this.status(task, 'TASK_RUNNING', undefined, '', [item.status]);
     this.send({ kind: 'update', status }).catch((err) => this.log.warn('running update failed', { error: describeError(err) }));
   }
 
-  private status(info: TaskInfo, outcome: Omit<TaskOutcome, 'state'> & { state: TaskStatus['state'] }): TaskStatus {
+  private status(task: RunningTask, state: TaskState, reason: ErrorCode | undefined, message: string, items: ItemStatus[]): TaskStatus {
+    const last = items.at(-1);
     const status: TaskStatus = {
-      taskId: info.taskId,
-      jobId: info.jobId,
+      taskId: task.info.taskId,
       executorId: this.opts.executorId,
-      state: outcome.state,
-      stage: outcome.stage,
-      retryable: outcome.retryable,
-      message: outcome.message,
+      state,
+      stage: last?.stage ?? 'none',
+      message,
       timestamp: this.now() / 1000,
+      items: items.map((i) => ({ ...i })),
     };
-    if (outcome.reason) status.reason = outcome.reason;
-    if (outcome.result) status.result = outcome.result;
+    if (reason) status.reason = reason;
     return status;
   }
 
-  private async reportTerminal(info: TaskInfo, outcome: Omit<TaskOutcome, 'state'> & { state: TaskStatus['state'] }): Promise<void> {
-    const status = { ...this.status(info, outcome), uuid: randomUUID().replaceAll('-', '') };
-    this.unacked.set(status.uuid, { status, sentAtMs: this.now() });
-    const level = outcome.state === 'TASK_FINISHED' ? 'debug' : 'warn';
-    this.log[level]('task ended', { task: info.taskId, job: info.jobId, state: outcome.state, reason: outcome.reason, message: outcome.message });
+  /** Ends a task: every image that has no outcome yet gets the task's. */
+  private async reportTerminal(task: RunningTask, state: TaskState, reason: ErrorCode | undefined, message: string): Promise<void> {
+    for (const item of task.items.values()) {
+      if (item.status.state === 'TASK_STAGING' || item.status.state === 'TASK_RUNNING') {
+        Object.assign(item.status, { state, reason, message, stage: item.status.stage === 'queued' ? 'none' : item.status.stage });
+      }
+    }
+    const status = { ...this.status(task, state, reason, message, [...task.items.values()].map((i) => i.status)), uuid: randomUUID().replaceAll('-', '') };
+    this.unacked.set(status.uuid, { status, info: task.info, sentAtMs: this.now() });
+    const failed = status.items.filter((i) => i.state !== 'TASK_FINISHED');
+    const level = failed.length === 0 ? 'debug' : 'warn';
+    this.log[level]('task ended', { task: task.info.taskId, state, failed: failed.map((i) => `${i.jobId}:${i.reason ?? i.state}`).join(',') || undefined, message: failed[0]?.message });
     await this.send({ kind: 'update', status });
+  }
+
+  private async kill(id: string, reason: ErrorCode): Promise<void> {
+    this.killed.set(id, reason);
+    if (this.killed.size > 10_000) this.killed.delete(this.killed.keys().next().value!);
+    for (const task of this.tasks.values()) {
+      const whole = task.info.taskId === id;
+      for (const [token, item] of task.items) {
+        if (!whole && token !== id) continue;
+        if (item.abort.signal.aborted) continue;
+        this.log.info('killing', { task: task.info.taskId, image: token, reason });
+        item.killReason = reason;
+        item.abort.abort();
+      }
+    }
+  }
+
+  /** Answers a leader's Reconcile with every task here: running ones, and finished ones awaiting an acknowledgement. */
+  private async reconcile(): Promise<void> {
+    const reports: TaskReport[] = [];
+    for (const task of this.tasks.values()) {
+      reports.push({ info: task.info, status: this.status(task, 'TASK_RUNNING', undefined, '', [...task.items.values()].map((i) => i.status)) });
+    }
+    for (const u of this.unacked.values()) reports.push({ info: u.info, status: u.status });
+    await this.send({ kind: 'reconciled', epoch: this.maxEpoch, tasks: reports, resources: this.opts.resources });
   }
 
   private async maybeOffer(): Promise<void> {
     const now = this.now();
-    if (!this.book.canOffer(now)) return;
+    if (this.inboxStuck || !this.book.canOffer(now)) return;
     const offer = this.book.makeOffer(`${this.opts.executorId}-${this.bootId}-${++this.offerSeq}`, now, this.opts.offerTtlMs);
     await this.send({
       kind: 'offer',
-      offer: { id: offer.id, executorId: this.opts.executorId, hostname: this.opts.hostname, resources: offer.resources, expiresAtMs: offer.expiresAtMs },
+      offer: {
+        id: offer.id,
+        executorId: this.opts.executorId,
+        hostname: this.opts.hostname,
+        resources: offer.resources,
+        ttlMs: this.opts.offerTtlMs,
+        advertiseHost: this.opts.advertiseHost,
+      },
     });
+  }
+
+  private async heartbeatAlive(): Promise<void> {
+    await this.ports.markAlive(`${this.bootId}:${++this.seq}`);
   }
 
   private async heartbeat(): Promise<void> {
     const tasks = [...this.tasks.keys(), ...[...this.unacked.values()].map((u) => u.status.taskId)];
-    await this.send({ kind: 'heartbeat', running: this.tasks.size, tasks }).catch((err) =>
-      this.log.warn('heartbeat failed', { error: describeError(err) }),
-    );
+    try {
+      await Promise.all([
+        this.heartbeatAlive(),
+        this.send({
+          kind: 'heartbeat',
+          running: this.tasks.size,
+          tasks,
+          seq: this.seq,
+          resources: this.opts.resources,
+          used: this.book.inUse,
+          inboxHealthy: !this.inboxStuck,
+          draining: this.draining,
+        }),
+      ]);
+    } catch (err) {
+      this.log.warn('heartbeat failed', { error: describeError(err) });
+    }
   }
 
-  /** Expires unanswered offers and re-sends unacknowledged terminal updates. */
+  /** Expires unanswered offers, re-sends unacknowledged terminal updates, watches the inbox. */
   private async tick(): Promise<void> {
     try {
       const now = this.now();
+      await this.watchInbox();
       const expired = this.book.expire(now);
       if (expired) {
         this.log.debug('offer expired unanswered', { offer: expired });
@@ -218,8 +337,22 @@ export class Executor {
     }
   }
 
+  /** An inbox that cannot read would swallow launches: offer nothing until it reads again. */
+  private async watchInbox(): Promise<void> {
+    const stalledMs = this.ports.inboxStalledMs();
+    if (stalledMs > 0 && !this.inboxStuck) {
+      this.inboxStuck = true;
+      this.log.warn('inbox is not reading; offering nothing until it does', { stalledMs });
+      const rescinded = this.book.rescind();
+      if (rescinded) await this.send({ kind: 'rescind', offerId: rescinded });
+    } else if (stalledMs === 0 && this.inboxStuck) {
+      this.inboxStuck = false;
+      this.log.info('inbox reads again; offering resumes');
+    }
+  }
+
   private send(body: EventBody): Promise<void> {
-    return this.emit({ ...body, executorId: this.opts.executorId, sentAtMs: this.now() } as ExecutorEvent);
+    return this.ports.emit({ ...body, executorId: this.opts.executorId, sentAtMs: this.now(), bootId: this.bootId } as ExecutorEvent);
   }
 
   private checkIdle(): void {
@@ -231,6 +364,7 @@ export class Executor {
    * wait a bounded time for their terminal updates to be acknowledged, then unregister.
    */
   async drain(): Promise<void> {
+    this.draining = true;
     this.book.stopOffering();
     const rescinded = this.book.rescind();
     if (rescinded) await this.send({ kind: 'rescind', offerId: rescinded }).catch(() => undefined);

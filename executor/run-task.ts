@@ -1,11 +1,11 @@
 /**
- * One task from launch to a terminal outcome: download, invert, upload. Never throws: every
+ * One image from launch to a terminal outcome: download, invert, upload. Never throws: every
  * path ends in FINISHED, FAILED or KILLED with a reason code (the tutorial's executor returned
  * on error and left its task RUNNING forever; this is the fix).
  */
 import { PipelineError, toPipelineError, type ErrorCode } from '../common/errors.js';
 import type { ImageFormat } from '../common/image-format.js';
-import type { Stage, TaskInfo, TaskResult, UploadTarget } from '../protocol/types.js';
+import type { ImageItem, Stage, TaskResult } from '../protocol/types.js';
 
 export interface InvertOutput {
   data: Buffer;
@@ -17,71 +17,74 @@ export interface InvertOutput {
 export interface TaskDeps {
   download(url: string, signal: AbortSignal): Promise<Buffer>;
   invert(input: Buffer): Promise<InvertOutput>;
-  upload(target: UploadTarget, image: { data: Buffer; format: ImageFormat }, signal: AbortSignal): Promise<{ name: string; url: string; bytes: number }>;
+  /** Uploads to the executor's own fileserver, never to an address a launch names. */
+  upload(name: string, image: { data: Buffer; format: ImageFormat }, signal: AbortSignal): Promise<{ name: string; url: string; bytes: number }>;
   now(): number;
 }
 
-export interface TaskOutcome {
+export interface RunResult {
   state: 'TASK_FINISHED' | 'TASK_FAILED' | 'TASK_KILLED';
   stage: Stage;
   reason?: ErrorCode;
-  retryable: boolean;
   message: string;
   result?: TaskResult;
+  retryAfterMs?: number;
 }
 
-export async function runTask(
-  task: TaskInfo,
+export async function runImage(
+  image: ImageItem,
   deps: TaskDeps,
   signal: AbortSignal,
   onStage: (stage: Stage) => void = () => undefined,
-): Promise<TaskOutcome> {
+  killReason: () => ErrorCode = () => 'TASK_KILLED',
+): Promise<RunResult> {
   let stage: Stage = 'download';
   const started = deps.now();
   try {
     onStage(stage);
-    const source = await deps.download(task.sourceUrl, signal);
+    const source = await deps.download(image.sourceUrl, signal);
     const downloaded = deps.now();
     checkAborted(signal);
 
     stage = 'invert';
     onStage(stage);
-    const image = await deps.invert(source);
-    const inverted = deps.now();
+    const inverted = await deps.invert(source);
+    const invertedAt = deps.now();
     checkAborted(signal);
 
     stage = 'upload';
     onStage(stage);
-    const stored = await deps.upload(task.upload, image, signal);
+    const stored = await deps.upload(image.outputName, inverted, signal);
     const finished = deps.now();
     return {
       state: 'TASK_FINISHED',
       stage: 'done',
-      retryable: false,
-      message: `inverted ${task.sourceUrl} -> ${stored.name}`,
+      message: `inverted ${image.sourceUrl} -> ${stored.name}`,
       result: {
         name: stored.name,
         url: stored.url,
         bytes: stored.bytes,
-        width: image.width,
-        height: image.height,
-        format: image.format,
+        width: inverted.width,
+        height: inverted.height,
+        format: inverted.format,
         durationMs: Math.round(finished - started),
         downloadMs: Math.round(downloaded - started),
-        invertMs: Math.round(inverted - downloaded),
-        uploadMs: Math.round(finished - inverted),
+        invertMs: Math.round(invertedAt - downloaded),
+        uploadMs: Math.round(finished - invertedAt),
         sourceBytes: source.length,
       },
     };
   } catch (err) {
-    const error = signal.aborted ? new PipelineError('TASK_KILLED', `killed during ${stage}`, { cause: err }) : toPipelineError(err);
-    return {
-      state: error.code === 'TASK_KILLED' ? 'TASK_KILLED' : 'TASK_FAILED',
+    const error = signal.aborted ? new PipelineError(killReason(), `killed during ${stage}`, { cause: err }) : toPipelineError(err);
+    const killed = signal.aborted;
+    const out: RunResult = {
+      state: killed ? 'TASK_KILLED' : 'TASK_FAILED',
       stage,
       reason: error.code,
-      retryable: error.retryable,
       message: `${stage} failed: ${error.message}`,
     };
+    if (error.retryAfterMs !== undefined) out.retryAfterMs = error.retryAfterMs;
+    return out;
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * The one codec both sides import: domain objects <-> binary protobuf (messages.proto).
  * Decoding validates everything the receiver relies on; anything else is a DecodeError,
- * which receivers log and acknowledge away.
+ * which receivers log and acknowledge away. A peer of another major protocol version gets a
+ * ProtocolVersionError before anything else is read.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -11,72 +12,41 @@ import { normalizePorts } from './resources.js';
 import {
   STAGES,
   TASK_STATES,
+  type CallEnvelope,
   type ExecutorEvent,
+  type ImageItem,
+  type ItemStatus,
   type Offer,
+  type ProtocolVersion,
+  type ReceivedCall,
   type Resources,
   type SchedulerCall,
+  type ServiceSpec,
   type Stage,
   type TaskInfo,
+  type TaskReport,
   type TaskResult,
   type TaskState,
   type TaskStatus,
 } from './types.js';
+import { compatible, PROTOCOL_VERSION, ProtocolVersionError } from './version.js';
+import { arr, bool, bytes, DecodeError, fail, hex, id, num, obj, optObj, str, type Wire } from './wire-readers.js';
 
-export class DecodeError extends Error {
-  override readonly name = 'DecodeError';
-  readonly code = 'MALFORMED_MESSAGE';
-}
+export { DecodeError } from './wire-readers.js';
+export { ProtocolVersionError } from './version.js';
 
-/** Finds messages.proto next to the sources whether running from protocol/ or dist/protocol/. */
-function protoSource(): string {
-  for (const rel of ['./messages.proto', '../../protocol/messages.proto']) {
-    try {
-      return readFileSync(fileURLToPath(new URL(rel, import.meta.url)), 'utf8');
-    } catch {
-      // try the next location
-    }
-  }
-  throw new Error('protocol/messages.proto not found next to the codec');
-}
-
-const root = protobuf.parse(protoSource()).root;
-const EventType = root.lookupType('offerinvert.v1.Event');
-const CallType = root.lookupType('offerinvert.v1.Call');
+// `npm run build` copies messages.proto next to this file.
+const root = protobuf.parse(readFileSync(fileURLToPath(new URL('./messages.proto', import.meta.url)), 'utf8')).root;
+const EventType = root.lookupType('offerinvert.v2.Event');
+const CallType = root.lookupType('offerinvert.v2.Call');
+const ReasonEnum = root.lookupEnum('offerinvert.v2.Reason');
 const TO_OBJECT: protobuf.IConversionOptions = { longs: Number, enums: String, defaults: true, oneofs: true };
 
-type Wire = Record<string, unknown>;
-
-// ---------- reading decoded objects without trusting them ----------
-
-function fail(path: string, what: string): never {
-  throw new DecodeError(`${path}: ${what}`);
+/** Reason enum names on the wire, by error code; common/errors.ts and the .proto must agree (tested). */
+export function reasonName(code: ErrorCode): string {
+  return `REASON_${code}`;
 }
-function obj(v: unknown, path: string): Wire {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) fail(path, 'missing');
-  return v as Wire;
-}
-function optObj(v: unknown): Wire | undefined {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Wire) : undefined;
-}
-function str(v: unknown, path: string, required = false): string {
-  if (typeof v !== 'string') fail(path, 'not a string');
-  if (required && v === '') fail(path, 'empty');
-  return v;
-}
-function num(v: unknown, path: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) fail(path, 'not a number');
-  return v;
-}
-function arr(v: unknown, path: string): unknown[] {
-  if (!Array.isArray(v)) fail(path, 'not a list');
-  return v;
-}
-function id(v: unknown, path: string): string {
-  return str(obj(v, path).value, `${path}.value`, true);
-}
-function hex(v: unknown): string | undefined {
-  return v instanceof Uint8Array && v.length > 0 ? Buffer.from(v).toString('hex') : undefined;
-}
+export const WIRE_REASONS: readonly string[] = Object.keys(ReasonEnum.values);
 
 // ---------- resources ----------
 
@@ -92,20 +62,21 @@ function resourcesToWire(r: Resources): Wire[] {
 function resourcesFromWire(v: unknown, path: string): Resources {
   const out: Resources = { cpus: 0, memMb: 0, ports: [] };
   arr(v, path).forEach((item, i) => {
-    const r = obj(item, `${path}[${i}]`);
-    const name = str(r.name, `${path}[${i}].name`);
+    const at = `${path}[${i}]`;
+    const r = obj(item, at);
+    const name = str(r.name, `${at}.name`);
     if (name === 'cpus' || name === 'mem') {
-      const value = num(obj(r.scalar, `${path}[${i}].scalar`).value, `${path}[${i}].scalar.value`);
-      if (value < 0) fail(`${path}[${i}]`, `negative ${name}`);
+      const value = num(obj(r.scalar, `${at}.scalar`).value, `${at}.scalar.value`);
+      if (value < 0) fail(at, `negative ${name}`);
       if (name === 'cpus') out.cpus += value;
       else out.memMb += value;
     } else if (name === 'ports') {
-      const ranges = arr(obj(r.ranges, `${path}[${i}].ranges`).range, `${path}[${i}].ranges.range`);
+      const ranges = arr(obj(r.ranges, `${at}.ranges`).range, `${at}.ranges.range`);
       for (const [j, raw] of ranges.entries()) {
-        const range = obj(raw, `${path}[${i}].ranges.range[${j}]`);
+        const range = obj(raw, `${at}.ranges.range[${j}]`);
         const begin = num(range.begin, 'range.begin');
         const end = num(range.end, 'range.end');
-        if (begin > end || end > 65535) fail(`${path}[${i}].ranges.range[${j}]`, `bad port range ${begin}-${end}`);
+        if (begin > end || end > 65535) fail(`${at}.ranges.range[${j}]`, `bad port range ${begin}-${end}`);
         out.ports.push({ begin, end });
       }
     }
@@ -129,15 +100,46 @@ function stageFromWire(v: unknown): Stage {
   return (STAGES as readonly string[]).includes(name) ? (name as Stage) : 'none';
 }
 function reasonToWire(code: ErrorCode | undefined): string {
-  return code === undefined ? 'REASON_NONE' : `REASON_${code}`;
+  return code === undefined ? 'REASON_NONE' : reasonName(code);
 }
 function reasonFromWire(v: unknown): ErrorCode | undefined {
   if (typeof v !== 'string' || v === 'REASON_NONE') return undefined;
   const code = v.replace(/^REASON_/, '');
+  // A reason added by a newer minor version arrives as its number: treat it as internal.
   return isErrorCode(code) ? code : 'INTERNAL';
 }
 
-// ---------- task messages ----------
+// ---------- tasks ----------
+
+function imageToWire(i: ImageItem): Wire {
+  return { token: i.token, jobId: i.jobId, sourceUrl: i.sourceUrl, outputName: i.outputName, attempt: i.attempt };
+}
+
+function imageFromWire(v: unknown, path: string): ImageItem {
+  const i = obj(v, path);
+  return {
+    token: str(i.token, `${path}.token`, true),
+    jobId: str(i.jobId, `${path}.job_id`, true),
+    sourceUrl: str(i.sourceUrl, `${path}.source_url`, true),
+    outputName: str(i.outputName, `${path}.output_name`, true),
+    attempt: num(i.attempt, `${path}.attempt`),
+  };
+}
+
+function serviceFromWire(v: unknown, path: string): ServiceSpec | undefined {
+  const s = optObj(v);
+  if (!s || s.name === '' || s.name === undefined) return undefined;
+  const port = num(s.port, `${path}.port`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) fail(`${path}.port`, `not a port: ${port}`);
+  return {
+    name: str(s.name, `${path}.name`, true),
+    instance: num(s.instance, `${path}.instance`),
+    body: bytes(s.body),
+    contentType: str(s.contentType, `${path}.content_type`),
+    healthPath: str(s.healthPath, `${path}.health_path`),
+    port,
+  };
+}
 
 function taskInfoToWire(t: TaskInfo): Wire {
   return {
@@ -145,39 +147,38 @@ function taskInfoToWire(t: TaskInfo): Wire {
     taskId: { value: t.taskId },
     executorId: { value: t.executorId },
     resources: resourcesToWire(t.resources),
-    jobId: t.jobId,
-    sourceUrl: t.sourceUrl,
-    upload: t.upload,
-    attempt: t.attempt,
+    images: t.images.map(imageToWire),
+    service: t.service,
   };
 }
 
 function taskInfoFromWire(v: unknown, path: string): TaskInfo {
   const t = obj(v, path);
-  const upload = obj(t.upload, `${path}.upload`);
-  return {
+  const info: TaskInfo = {
     name: str(t.name, `${path}.name`),
     taskId: id(t.taskId, `${path}.task_id`),
     executorId: id(t.executorId, `${path}.executor_id`),
     resources: resourcesFromWire(t.resources, `${path}.resources`),
-    jobId: str(t.jobId, `${path}.job_id`, true),
-    sourceUrl: str(t.sourceUrl, `${path}.source_url`, true),
-    upload: { url: str(upload.url, `${path}.upload.url`, true), name: str(upload.name, `${path}.upload.name`, true) },
-    attempt: num(t.attempt, `${path}.attempt`),
+    images: arr(t.images, `${path}.images`).map((i, n) => imageFromWire(i, `${path}.images[${n}]`)),
   };
+  const service = serviceFromWire(t.service, `${path}.service`);
+  if (service) info.service = service;
+  if (info.images.length === 0 && !service) fail(path, 'a task must carry images or a service');
+  if (info.images.length > 0 && service) fail(path, 'a task carries either images or a service, not both');
+  return info;
 }
 
-function resultFromWire(v: unknown): TaskResult | undefined {
+function resultFromWire(v: unknown, path: string): TaskResult | undefined {
   const r = optObj(v);
-  if (!r || r.name === '') return undefined;
-  const n = (key: string) => num(r[key], `status.result.${key}`);
+  if (!r || r.name === '' || r.name === undefined) return undefined;
+  const n = (key: string) => num(r[key], `${path}.${key}`);
   return {
-    name: str(r.name, 'status.result.name'),
-    url: str(r.url, 'status.result.url'),
+    name: str(r.name, `${path}.name`),
+    url: str(r.url, `${path}.url`),
     bytes: n('bytes'),
     width: n('width'),
     height: n('height'),
-    format: str(r.format, 'status.result.format'),
+    format: str(r.format, `${path}.format`),
     durationMs: n('durationMs'),
     downloadMs: n('downloadMs'),
     invertMs: n('invertMs'),
@@ -186,41 +187,80 @@ function resultFromWire(v: unknown): TaskResult | undefined {
   };
 }
 
+function itemToWire(i: ItemStatus): Wire {
+  return {
+    token: i.token,
+    jobId: i.jobId,
+    state: i.state,
+    stage: stageToWire(i.stage),
+    reason: reasonToWire(i.reason),
+    message: i.message,
+    result: i.result,
+    retryAfterMs: i.retryAfterMs ?? 0,
+  };
+}
+
+function itemFromWire(v: unknown, path: string): ItemStatus {
+  const i = obj(v, path);
+  const item: ItemStatus = {
+    token: str(i.token, `${path}.token`, true),
+    jobId: str(i.jobId, `${path}.job_id`, true),
+    state: stateFromWire(i.state, `${path}.state`),
+    stage: stageFromWire(i.stage),
+    message: str(i.message, `${path}.message`),
+  };
+  const reason = reasonFromWire(i.reason);
+  if (reason !== undefined) item.reason = reason;
+  const result = resultFromWire(i.result, `${path}.result`);
+  if (result !== undefined) item.result = result;
+  const retryAfterMs = num(i.retryAfterMs, `${path}.retry_after_ms`);
+  if (retryAfterMs > 0) item.retryAfterMs = retryAfterMs;
+  return item;
+}
+
 function statusToWire(s: TaskStatus): Wire {
   return {
     taskId: { value: s.taskId },
-    jobId: s.jobId,
     executorId: { value: s.executorId },
     state: s.state,
     stage: stageToWire(s.stage),
     reason: reasonToWire(s.reason),
-    retryable: s.retryable,
     message: s.message,
-    result: s.result,
     timestamp: s.timestamp,
     uuid: s.uuid === undefined ? undefined : Buffer.from(s.uuid, 'hex'),
+    healthy: s.healthy === true,
+    items: s.items.map(itemToWire),
   };
 }
 
-function statusFromWire(v: unknown): TaskStatus {
-  const s = obj(v, 'status');
+function statusFromWire(v: unknown, path: string): TaskStatus {
+  const s = obj(v, path);
   const status: TaskStatus = {
-    taskId: id(s.taskId, 'status.task_id'),
-    jobId: str(s.jobId, 'status.job_id'),
-    executorId: id(s.executorId, 'status.executor_id'),
-    state: stateFromWire(s.state, 'status.state'),
+    taskId: id(s.taskId, `${path}.task_id`),
+    executorId: id(s.executorId, `${path}.executor_id`),
+    state: stateFromWire(s.state, `${path}.state`),
     stage: stageFromWire(s.stage),
-    retryable: s.retryable === true,
-    message: str(s.message, 'status.message'),
-    timestamp: num(s.timestamp, 'status.timestamp'),
+    message: str(s.message, `${path}.message`),
+    timestamp: num(s.timestamp, `${path}.timestamp`),
+    items: arr(s.items, `${path}.items`).map((i, n) => itemFromWire(i, `${path}.items[${n}]`)),
   };
   const reason = reasonFromWire(s.reason);
   if (reason !== undefined) status.reason = reason;
-  const result = resultFromWire(s.result);
-  if (result !== undefined) status.result = result;
   const uuid = hex(s.uuid);
   if (uuid !== undefined) status.uuid = uuid;
+  if (s.healthy === true) status.healthy = true;
   return status;
+}
+
+function offerToWire(o: Offer): Wire {
+  return {
+    id: { value: o.id },
+    executorId: { value: o.executorId },
+    hostname: o.hostname,
+    resources: resourcesToWire(o.resources),
+    ttlMs: o.ttlMs,
+    advertiseHost: o.advertiseHost,
+  };
 }
 
 function offerFromWire(v: unknown): Offer {
@@ -230,65 +270,91 @@ function offerFromWire(v: unknown): Offer {
     executorId: id(o.executorId, 'offer.executor_id'),
     hostname: str(o.hostname, 'offer.hostname'),
     resources: resourcesFromWire(o.resources, 'offer.resources'),
-    expiresAtMs: num(o.expiresAtMs, 'offer.expires_at_ms'),
+    ttlMs: num(o.ttlMs, 'offer.ttl_ms'),
+    advertiseHost: str(o.advertiseHost, 'offer.advertise_host'),
   };
+}
+
+function reportFromWire(v: unknown, path: string): TaskReport {
+  const r = obj(v, path);
+  return { info: taskInfoFromWire(r.info, `${path}.info`), status: statusFromWire(r.status, `${path}.status`) };
 }
 
 // ---------- envelopes ----------
 
 function encode(type: protobuf.Type, value: Wire): Buffer {
-  const message = type.fromObject(value);
-  return Buffer.from(type.encode(message).finish());
+  return Buffer.from(type.encode(type.fromObject(value)).finish());
 }
 
-function decode(type: protobuf.Type, bytes: Uint8Array): Wire {
+function decode(type: protobuf.Type, data: Uint8Array): Wire {
   try {
-    return type.toObject(type.decode(bytes), TO_OBJECT) as Wire;
+    return type.toObject(type.decode(data), TO_OBJECT) as Wire;
   } catch (err) {
     throw new DecodeError(`not a valid ${type.name} message: ${(err as Error).message}`);
   }
 }
 
-export function encodeEvent(e: ExecutorEvent): Buffer {
-  const base: Wire = { executorId: { value: e.executorId }, sentAtMs: e.sentAtMs };
+function versionFromWire(v: unknown): ProtocolVersion {
+  const w = optObj(v);
+  return { major: typeof w?.major === 'number' ? w.major : 0, minor: typeof w?.minor === 'number' ? w.minor : 0 };
+}
+
+const ids = (list: string[]) => list.map((value) => ({ value }));
+const idsFrom = (v: unknown, path: string) => arr(v, path).map((t, i) => id(t, `${path}[${i}]`));
+
+function eventBody(e: ExecutorEvent): Wire {
   switch (e.kind) {
     case 'register':
-      return encode(EventType, {
-        ...base,
-        register: {
-          hostname: e.hostname,
-          resources: resourcesToWire(e.resources),
-          running: e.running.map((value) => ({ value })),
-          pid: e.pid,
-        },
-      });
+      return {
+        register: { hostname: e.hostname, resources: resourcesToWire(e.resources), running: ids(e.running), pid: e.pid, advertiseHost: e.advertiseHost },
+      };
     case 'heartbeat':
-      return encode(EventType, { ...base, heartbeat: { running: e.running, tasks: e.tasks.map((value) => ({ value })) } });
-    case 'offer':
-      return encode(EventType, {
-        ...base,
-        offer: {
-          id: { value: e.offer.id },
-          executorId: { value: e.offer.executorId },
-          hostname: e.offer.hostname,
-          resources: resourcesToWire(e.offer.resources),
-          expiresAtMs: e.offer.expiresAtMs,
+      return {
+        heartbeat: {
+          running: e.running,
+          tasks: ids(e.tasks),
+          seq: e.seq,
+          resources: resourcesToWire(e.resources),
+          used: resourcesToWire(e.used),
+          inboxHealthy: e.inboxHealthy,
+          draining: e.draining,
         },
-      });
+      };
+    case 'offer':
+      return { offer: offerToWire(e.offer) };
     case 'rescind':
-      return encode(EventType, { ...base, rescind: { offerId: { value: e.offerId } } });
+      return { rescind: { offerId: { value: e.offerId } } };
     case 'update':
-      return encode(EventType, { ...base, update: statusToWire(e.status) });
+      return { update: statusToWire(e.status) };
     case 'unregister':
-      return encode(EventType, { ...base, unregister: { reason: e.reason } });
+      return { unregister: { reason: e.reason } };
+    case 'reconciled':
+      return {
+        reconciled: {
+          epoch: e.epoch,
+          tasks: e.tasks.map((t) => ({ info: taskInfoToWire(t.info), status: statusToWire(t.status) })),
+          resources: resourcesToWire(e.resources),
+        },
+      };
   }
 }
 
-export function decodeEvent(bytes: Uint8Array): ExecutorEvent {
-  const w = decode(EventType, bytes);
+export function encodeEvent(e: ExecutorEvent): Buffer {
+  return encode(EventType, {
+    executorId: { value: e.executorId },
+    sentAtMs: e.sentAtMs,
+    version: PROTOCOL_VERSION,
+    bootId: e.bootId,
+    ...eventBody(e),
+  });
+}
+
+export function decodeEvent(data: Uint8Array): ExecutorEvent {
+  const w = decode(EventType, data);
   const executorId = id(w.executorId, 'event.executor_id');
-  const sentAtMs = num(w.sentAtMs, 'event.sent_at_ms');
-  const base = { executorId, sentAtMs };
+  const version = versionFromWire(w.version);
+  if (!compatible(version)) throw new ProtocolVersionError(`executor ${executorId}`, version);
+  const base = { executorId, sentAtMs: num(w.sentAtMs, 'event.sent_at_ms'), bootId: str(w.bootId, 'event.boot_id') };
   switch (w.event) {
     case 'register': {
       const r = obj(w.register, 'register');
@@ -297,8 +363,9 @@ export function decodeEvent(bytes: Uint8Array): ExecutorEvent {
         kind: 'register',
         hostname: str(r.hostname, 'register.hostname'),
         resources: resourcesFromWire(r.resources, 'register.resources'),
-        running: arr(r.running, 'register.running').map((t, i) => id(t, `register.running[${i}]`)),
+        running: idsFrom(r.running, 'register.running'),
         pid: num(r.pid, 'register.pid'),
+        advertiseHost: str(r.advertiseHost, 'register.advertise_host'),
       };
     }
     case 'heartbeat': {
@@ -307,7 +374,12 @@ export function decodeEvent(bytes: Uint8Array): ExecutorEvent {
         ...base,
         kind: 'heartbeat',
         running: num(h.running, 'heartbeat.running'),
-        tasks: arr(h.tasks, 'heartbeat.tasks').map((t, i) => id(t, `heartbeat.tasks[${i}]`)),
+        tasks: idsFrom(h.tasks, 'heartbeat.tasks'),
+        seq: num(h.seq, 'heartbeat.seq'),
+        resources: resourcesFromWire(h.resources, 'heartbeat.resources'),
+        used: resourcesFromWire(h.used, 'heartbeat.used'),
+        inboxHealthy: bool(h.inboxHealthy),
+        draining: bool(h.draining),
       };
     }
     case 'offer': {
@@ -317,39 +389,56 @@ export function decodeEvent(bytes: Uint8Array): ExecutorEvent {
     }
     case 'rescind':
       return { ...base, kind: 'rescind', offerId: id(obj(w.rescind, 'rescind').offerId, 'rescind.offer_id') };
-    case 'update':
-      return { ...base, kind: 'update', status: statusFromWire(w.update) };
+    case 'update': {
+      const status = statusFromWire(w.update, 'update');
+      if (status.executorId !== executorId) fail('update.executor_id', 'differs from the sender');
+      return { ...base, kind: 'update', status };
+    }
     case 'unregister':
       return { ...base, kind: 'unregister', reason: str(obj(w.unregister, 'unregister').reason, 'unregister.reason') };
+    case 'reconciled': {
+      const r = obj(w.reconciled, 'reconciled');
+      return {
+        ...base,
+        kind: 'reconciled',
+        epoch: num(r.epoch, 'reconciled.epoch'),
+        tasks: arr(r.tasks, 'reconciled.tasks').map((t, i) => reportFromWire(t, `reconciled.tasks[${i}]`)),
+        resources: resourcesFromWire(r.resources, 'reconciled.resources'),
+      };
+    }
     default:
       fail('event', 'no event set');
   }
 }
 
-export function encodeCall(c: SchedulerCall): Buffer {
-  const base: Wire = { sentAtMs: Date.now() };
+function callBody(c: SchedulerCall): Wire {
   switch (c.kind) {
     case 'launch':
-      return encode(CallType, { ...base, launch: { offerId: { value: c.offerId }, taskInfos: c.tasks.map(taskInfoToWire) } });
+      return { launch: { offerId: { value: c.offerId }, taskInfos: c.tasks.map(taskInfoToWire) } };
     case 'decline':
-      return encode(CallType, {
-        ...base,
-        decline: { offerId: { value: c.offerId }, filters: { refuseSeconds: c.refuseSeconds } },
-      });
+      return { decline: { offerId: { value: c.offerId }, filters: { refuseSeconds: c.refuseSeconds } } };
     case 'revive':
-      return encode(CallType, { ...base, revive: {} });
+      return { revive: {} };
     case 'kill':
-      return encode(CallType, { ...base, kill: { taskId: { value: c.taskId } } });
+      return { kill: { taskId: { value: c.taskId }, reason: reasonToWire(c.reason) } };
     case 'acknowledge':
-      return encode(CallType, {
-        ...base,
-        acknowledge: { taskId: { value: c.taskId }, uuid: Buffer.from(c.uuid, 'hex') },
-      });
+      return { acknowledge: { taskId: { value: c.taskId }, uuid: Buffer.from(c.uuid, 'hex') } };
+    case 'reconcile':
+      return { reconcile: { taskIds: ids(c.taskIds) } };
   }
 }
 
-export function decodeCall(bytes: Uint8Array): SchedulerCall {
-  const w = decode(CallType, bytes);
+export function encodeCall(c: SchedulerCall, envelope: Omit<CallEnvelope, 'version' | 'sentAtMs'> & { sentAtMs?: number }): Buffer {
+  return encode(CallType, {
+    sentAtMs: envelope.sentAtMs ?? Date.now(),
+    version: PROTOCOL_VERSION,
+    epoch: envelope.epoch,
+    schedulerId: envelope.schedulerId,
+    ...callBody(c),
+  });
+}
+
+function callFromWire(w: Wire): SchedulerCall {
   switch (w.call) {
     case 'launch': {
       const l = obj(w.launch, 'launch');
@@ -362,19 +451,32 @@ export function decodeCall(bytes: Uint8Array): SchedulerCall {
     case 'decline': {
       const d = obj(w.decline, 'decline');
       const refuseSeconds = optObj(d.filters)?.refuseSeconds ?? 0;
-      return { kind: 'decline', offerId: id(d.offerId, 'decline.offer_id'), refuseSeconds: num(refuseSeconds, 'filters') };
+      return { kind: 'decline', offerId: id(d.offerId, 'decline.offer_id'), refuseSeconds: num(refuseSeconds, 'decline.filters.refuse_seconds') };
     }
     case 'revive':
       return { kind: 'revive' };
-    case 'kill':
-      return { kind: 'kill', taskId: id(obj(w.kill, 'kill').taskId, 'kill.task_id') };
+    case 'kill': {
+      const k = obj(w.kill, 'kill');
+      return { kind: 'kill', taskId: id(k.taskId, 'kill.task_id'), reason: reasonFromWire(k.reason) ?? 'TASK_KILLED' };
+    }
     case 'acknowledge': {
       const a = obj(w.acknowledge, 'acknowledge');
       const uuid = hex(a.uuid);
       if (uuid === undefined) fail('acknowledge.uuid', 'missing');
       return { kind: 'acknowledge', taskId: id(a.taskId, 'acknowledge.task_id'), uuid };
     }
+    case 'reconcile':
+      return { kind: 'reconcile', taskIds: idsFrom(obj(w.reconcile, 'reconcile').taskIds, 'reconcile.task_ids') };
     default:
       fail('call', 'no call set');
   }
+}
+
+export function decodeCall(data: Uint8Array): ReceivedCall {
+  const w = decode(CallType, data);
+  const schedulerId = str(w.schedulerId, 'call.scheduler_id');
+  const version = versionFromWire(w.version);
+  if (!compatible(version)) throw new ProtocolVersionError(`scheduler ${schedulerId || '(unnamed)'}`, version);
+  const envelope: CallEnvelope = { epoch: num(w.epoch, 'call.epoch'), schedulerId, sentAtMs: num(w.sentAtMs, 'call.sent_at_ms'), version };
+  return { envelope, call: callFromWire(w) };
 }

@@ -3,6 +3,9 @@
  * The codec is the only place that converts between these and protobuf.
  */
 import type { ErrorCode } from '../common/errors.js';
+import type { TaskResult } from '../common/task-result.js';
+
+export type { TaskResult } from '../common/task-result.js';
 
 export interface PortRange {
   begin: number;
@@ -13,6 +16,11 @@ export interface Resources {
   cpus: number;
   memMb: number;
   ports: PortRange[];
+}
+
+export interface ProtocolVersion {
+  major: number;
+  minor: number;
 }
 
 export const TASK_STATES = [
@@ -39,51 +47,60 @@ export function isTerminal(state: TaskState): boolean {
   return TERMINAL_STATES.has(state);
 }
 
-export const STAGES = ['none', 'download', 'invert', 'upload', 'done'] as const;
+export const STAGES = ['none', 'download', 'invert', 'upload', 'done', 'serve', 'queued'] as const;
 export type Stage = (typeof STAGES)[number];
 
-export interface UploadTarget {
-  url: string;
+/** One image of an image task: its own BullMQ job and lock token. */
+export interface ImageItem {
+  token: string;
+  jobId: string;
+  sourceUrl: string;
+  outputName: string;
+  attempt: number;
+}
+
+/** A long-running web server instance. */
+export interface ServiceSpec {
   name: string;
+  instance: number;
+  body: Buffer;
+  contentType: string;
+  healthPath: string;
+  port: number;
 }
 
 export interface TaskInfo {
   taskId: string;
   name: string;
   executorId: string;
-  jobId: string;
-  sourceUrl: string;
-  upload: UploadTarget;
   resources: Resources;
-  attempt: number;
+  /** Image work; empty for a service task. */
+  images: ImageItem[];
+  service?: ServiceSpec;
 }
 
-export interface TaskResult {
-  name: string;
-  url: string;
-  bytes: number;
-  width: number;
-  height: number;
-  format: string;
-  durationMs: number;
-  downloadMs: number;
-  invertMs: number;
-  uploadMs: number;
-  sourceBytes: number;
+export interface ItemStatus {
+  token: string;
+  jobId: string;
+  state: TaskState;
+  stage: Stage;
+  reason?: ErrorCode;
+  message: string;
+  result?: TaskResult;
+  retryAfterMs?: number;
 }
 
 export interface TaskStatus {
   taskId: string;
-  jobId: string;
   executorId: string;
   state: TaskState;
   stage: Stage;
   reason?: ErrorCode;
-  retryable: boolean;
   message: string;
-  result?: TaskResult;
   timestamp: number; // seconds since epoch
   uuid?: string; // hex; present when the sender wants an Acknowledge
+  healthy?: boolean;
+  items: ItemStatus[];
 }
 
 export interface Offer {
@@ -91,27 +108,60 @@ export interface Offer {
   executorId: string;
   hostname: string;
   resources: Resources;
-  expiresAtMs: number;
+  ttlMs: number;
+  advertiseHost: string;
+}
+
+export interface TaskReport {
+  info: TaskInfo;
+  status: TaskStatus;
 }
 
 interface EventBase {
   executorId: string;
   sentAtMs: number;
+  bootId: string;
 }
 
 export type ExecutorEvent = EventBase &
   (
-    | { kind: 'register'; hostname: string; resources: Resources; running: string[]; pid: number }
-    | { kind: 'heartbeat'; running: number; tasks: string[] }
+    | { kind: 'register'; hostname: string; resources: Resources; running: string[]; pid: number; advertiseHost: string }
+    | {
+        kind: 'heartbeat';
+        running: number;
+        tasks: string[];
+        seq: number;
+        resources: Resources;
+        used: Resources;
+        inboxHealthy: boolean;
+        draining: boolean;
+      }
     | { kind: 'offer'; offer: Offer }
     | { kind: 'rescind'; offerId: string }
     | { kind: 'update'; status: TaskStatus }
     | { kind: 'unregister'; reason: string }
+    | { kind: 'reconciled'; epoch: number; tasks: TaskReport[]; resources: Resources }
   );
+
+export type ExecutorEventKind = ExecutorEvent['kind'];
 
 export type SchedulerCall =
   | { kind: 'launch'; offerId: string; tasks: TaskInfo[] }
   | { kind: 'decline'; offerId: string; refuseSeconds: number }
   | { kind: 'revive' }
-  | { kind: 'kill'; taskId: string }
-  | { kind: 'acknowledge'; taskId: string; uuid: string };
+  | { kind: 'kill'; taskId: string; reason: ErrorCode }
+  | { kind: 'acknowledge'; taskId: string; uuid: string }
+  | { kind: 'reconcile'; taskIds: string[] };
+
+/** What travels with every Call: who sends it and under which leadership term. */
+export interface CallEnvelope {
+  epoch: number;
+  schedulerId: string;
+  sentAtMs: number;
+  version: ProtocolVersion;
+}
+
+export interface ReceivedCall {
+  envelope: CallEnvelope;
+  call: SchedulerCall;
+}

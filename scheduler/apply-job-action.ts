@@ -1,12 +1,14 @@
 /**
- * Carries out a JobAction (decided by status-to-job.ts) on the BullMQ job. A job this scheduler
- * no longer holds (its lock expired and BullMQ took it back) is logged and left alone: retrying
- * the same call could never succeed.
+ * Carries out a JobAction on the BullMQ job, and logs one line per job outcome. A job this
+ * scheduler no longer holds (its lock was taken back) is logged and left alone: retrying the
+ * same call could never succeed.
  */
 import { describeError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { isLostJobError, type JobQueue, type QueuedJob } from './job-queue.js';
 import type { JobAction } from './status-to-job.js';
+
+export type AppliedOutcome = 'applied' | 'not-ours';
 
 export async function applyJobAction(
   queue: JobQueue,
@@ -15,33 +17,42 @@ export async function applyJobAction(
   token: string,
   action: JobAction,
   executorId?: string,
-): Promise<void> {
+): Promise<AppliedOutcome> {
+  const attempt = `${job.attemptsMade + 1}/${job.opts.attempts ?? 1}`;
   try {
     switch (action.kind) {
       case 'progress':
         await queue.progress(job, action.progress);
-        return;
+        break;
       case 'complete':
         await queue.complete(job, token, action.result);
-        log.info('job completed', { job: job.id, output: action.result.name, executor: executorId });
-        return;
-      case 'retry':
-        await queue.failRetryable(job, token, action.message);
-        log.warn('task failed, job will be retried if attempts remain', { job: job.id, reason: action.message });
-        return;
+        log.info('job completed', { job: job.id, output: action.result.name, executor: executorId, attempt });
+        break;
+      case 'retry': {
+        await queue.retry(job, token, action.message, action.retryAfterMs);
+        const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+        if (last) log.warn('job failed for good: no attempts left', { job: job.id, url: job.data?.url, attempt, reason: action.message });
+        else log.info('job attempt failed; will retry', { job: job.id, attempt, reason: action.message });
+        break;
+      }
       case 'fail':
-        await queue.failPermanent(job, token, action.message);
-        log.warn('job failed', { job: job.id, url: job.data?.url, reason: action.message });
-        return;
+        await queue.failForGood(job, token, action.message);
+        log.warn('job failed for good', { job: job.id, url: job.data?.url, attempt, reason: action.message });
+        break;
       case 'requeue':
-        await queue.requeue(job, token);
-        log.debug('job requeued', { job: job.id, reason: action.message });
-        return;
+        await queue.requeue(String(job.id), token);
+        log.debug('job requeued without spending an attempt', { job: job.id, reason: action.message });
+        break;
+      case 'delay':
+        await queue.delay(job, token, action.untilMs);
+        log.debug('job waits for its source without spending an attempt', { job: job.id, untilMs: action.untilMs, reason: action.message });
+        break;
     }
+    return 'applied';
   } catch (err) {
     if (isLostJobError(err)) {
-      log.warn('job no longer held by this scheduler; outcome dropped', { job: job.id, error: describeError(err) });
-      return;
+      log.warn('job no longer held by this run; outcome dropped', { job: job.id, token, error: describeError(err) });
+      return 'not-ours';
     }
     throw err;
   }

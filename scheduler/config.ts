@@ -1,29 +1,34 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { EnvReader } from '../common/config.js';
 import { DEFAULT_QUEUE_NAME } from '../common/queue.js';
-import type { TaskDemand } from './offer-matching.js';
+import { DEFAULT_CIRCUIT_OPTIONS, type CircuitOptions } from './host-circuits.js';
+import type { LeaderOptions } from './leader-context.js';
 
-export interface SchedulerConfig {
+export interface SchedulerConfig extends LeaderOptions {
   redisUrl: string;
   queueName: string;
-  /** Where executors upload results: `${fileserverUrl}/upload`. */
-  uploadUrl: string;
-  task: TaskDemand;
-  maxTasksPerOffer: number;
-  refuseSeconds: number;
-  lockDurationMs: number;
-  stalledIntervalMs: number;
-  executorTimeoutMs: number;
+  /** This instance's name: its stream consumer and the holder written in the lease. */
+  schedulerId: string;
+  /** A killed leader is replaced within about this long. */
+  leaseTtlMs: number;
+  circuits: CircuitOptions;
+  /** Longest a SIGTERM waits for the handover; kept for the old SHUTDOWN_GRACE_MS setting. */
   shutdownGraceMs: number;
-  revivePollMs: number;
 }
 
 export function loadSchedulerConfig(env: Record<string, string | undefined>): Readonly<SchedulerConfig> {
   const r = new EnvReader(env);
-  const fileserverUrl = r.url('FILESERVER_URL', 'http://127.0.0.1:8080');
+  // FILESERVER_URL used to tell executors where to upload; executors now use their own setting.
+  // Still read, so a bad value is reported rather than ignored.
+  r.url('FILESERVER_URL', 'http://127.0.0.1:8080');
+  const lockDurationMs = r.int('LOCK_DURATION_MS', 30_000, { min: 1000 });
+  const leaseTtlMs = r.int('LEASE_TTL_MS', 5_000, { min: 500, max: 600_000 });
   const config: SchedulerConfig = {
     redisUrl: r.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
     queueName: r.string('QUEUE_NAME', DEFAULT_QUEUE_NAME),
-    uploadUrl: new URL('upload', fileserverUrl.endsWith('/') ? fileserverUrl : fileserverUrl + '/').href,
+    schedulerId: r.string('SCHEDULER_ID', `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`),
+    leaseTtlMs,
     task: {
       cpus: r.number('TASK_CPUS', 0.5, { min: 0.01, max: 1024 }),
       memMb: r.number('TASK_MEM_MB', 256, { min: 1 }),
@@ -31,11 +36,24 @@ export function loadSchedulerConfig(env: Record<string, string | undefined>): Re
     },
     maxTasksPerOffer: r.int('MAX_TASKS_PER_OFFER', 64, { min: 1 }),
     refuseSeconds: r.number('REFUSE_SECONDS', 2, { min: 0, max: 3600 }),
-    lockDurationMs: r.int('LOCK_DURATION_MS', 30_000, { min: 1000 }),
-    stalledIntervalMs: r.int('STALLED_INTERVAL_MS', 30_000, { min: 1000 }),
+    lockDurationMs,
     executorTimeoutMs: r.int('EXECUTOR_TIMEOUT_MS', 10_000, { min: 500 }),
-    shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', 20_000, { min: 0 }),
     revivePollMs: r.int('REVIVE_POLL_MS', 100, { min: 10 }),
+    reconcileTimeoutMs: r.int('RECONCILE_TIMEOUT_MS', 5_000, { min: 100 }),
+    sweepIntervalMs: r.int('STALLED_INTERVAL_MS', 5_000, { min: 200 }),
+    hostMaxConcurrency: r.int('HOST_MAX_CONCURRENCY', 32, { min: 1 }),
+    circuits: {
+      failureThreshold: r.int('HOST_FAILURE_THRESHOLD', DEFAULT_CIRCUIT_OPTIONS.failureThreshold, { min: 1 }),
+      openBaseMs: r.int('HOST_OPEN_MS', DEFAULT_CIRCUIT_OPTIONS.openBaseMs, { min: 10 }),
+      openMaxMs: r.int('HOST_OPEN_MAX_MS', DEFAULT_CIRCUIT_OPTIONS.openMaxMs, { min: 10 }),
+      giveUpAfterMs: r.int('HOST_GIVE_UP_MS', DEFAULT_CIRCUIT_OPTIONS.giveUpAfterMs, { min: 0 }),
+    },
+    shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', 20_000, { min: 0 }),
   };
+  if (config.queueName.includes(':')) r.problem(`QUEUE_NAME=${JSON.stringify(config.queueName)} must not contain ":"`);
+  if (/\s/.test(config.schedulerId)) r.problem(`SCHEDULER_ID=${JSON.stringify(config.schedulerId)} must not contain whitespace`);
+  if (config.leaseTtlMs >= lockDurationMs) {
+    r.problem(`LEASE_TTL_MS=${leaseTtlMs} must be below LOCK_DURATION_MS=${lockDurationMs}: a new leader must take over before the jobs' locks run out`);
+  }
   return r.done(config);
 }

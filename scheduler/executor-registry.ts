@@ -1,42 +1,105 @@
 /**
- * What the scheduler knows about executors: when each was last heard from, its total
- * resources, and whether it has been told to stop offering (declined with a refuse period)
- * and so must be revived when work arrives. Pure state, driven by the scheduler's clock.
+ * What the leader knows about executors: their resources as they last reported them, whether
+ * they were told to stop offering (and so must be revived when work arrives), and whether they
+ * are alive. Pure state, driven by the leader's clock.
+ *
+ * Liveness is judged by each executor's own heartbeat sequence, which it writes to its alive
+ * key in Redis, not by when the leader happened to read an event: a leader that falls behind
+ * its inbox must not declare every executor lost. The leader polls the keys and notes, on its
+ * own clock, when each sequence last moved.
  */
+import { EMPTY } from '../protocol/resources.js';
 import type { Resources } from '../protocol/types.js';
 
 export interface ExecutorRecord {
   id: string;
   hostname: string;
-  total?: Resources;
-  lastSeenMs: number;
+  advertiseHost: string;
+  total: Resources;
+  used: Resources;
+  running: number;
+  bootId: string;
+  /** The alive key's value, "<bootId>:<seq>". */
+  seq: string;
+  /** Leader clock: when `seq` last changed (or when the executor was first seen). */
+  seqMovedAtMs: number;
   declined: boolean;
-  warnedNeverFits: boolean;
+  draining: boolean;
+  inboxHealthy: boolean;
+  /** Declared lost: its tasks were given up. Anything it still runs is killed when it returns. */
+  lost: boolean;
+  firstSeenMs: number;
 }
 
 export class ExecutorRegistry {
   private readonly executors = new Map<string, ExecutorRecord>();
 
-  /** Any message counts as a sign of life; unknown senders are added (e.g. after a scheduler restart). */
-  touch(id: string, nowMs: number): ExecutorRecord {
+  /** Finds or adds an executor (e.g. one first heard of after a failover). */
+  see(id: string, nowMs: number): ExecutorRecord {
     let record = this.executors.get(id);
     if (!record) {
-      record = { id, hostname: '', lastSeenMs: nowMs, declined: false, warnedNeverFits: false };
+      record = {
+        id,
+        hostname: '',
+        advertiseHost: '',
+        total: EMPTY,
+        used: EMPTY,
+        running: 0,
+        bootId: '',
+        seq: '',
+        seqMovedAtMs: nowMs,
+        declined: false,
+        draining: false,
+        inboxHealthy: true,
+        lost: false,
+        firstSeenMs: nowMs,
+      };
       this.executors.set(id, record);
     }
-    record.lastSeenMs = Math.max(record.lastSeenMs, nowMs);
     return record;
   }
 
-  register(id: string, hostname: string, total: Resources, nowMs: number): ExecutorRecord {
-    const record = this.touch(id, nowMs);
-    record.hostname = hostname;
-    record.total = total;
+  get(id: string): ExecutorRecord | undefined {
+    return this.executors.get(id);
+  }
+
+  ids(): string[] {
+    return [...this.executors.keys()];
+  }
+
+  all(): IterableIterator<ExecutorRecord> {
+    return this.executors.values();
+  }
+
+  /**
+   * Records the sequence read from an executor's alive key. Returns true when an executor that
+   * was declared lost shows signs of life again.
+   */
+  observeSeq(id: string, seq: string, nowMs: number): boolean {
+    const record = this.see(id, nowMs);
+    if (seq === record.seq) return false;
+    record.seq = seq;
+    record.seqMovedAtMs = nowMs;
+    if (!record.lost) return false;
+    record.lost = false;
+    return true;
+  }
+
+  /** Live executors whose sequence has not moved for longer than `timeoutMs`. */
+  silent(nowMs: number, timeoutMs: number): ExecutorRecord[] {
+    return [...this.executors.values()].filter((r) => !r.lost && nowMs - r.seqMovedAtMs > timeoutMs);
+  }
+
+  markLost(id: string): void {
+    const record = this.executors.get(id);
+    if (!record) return;
+    record.lost = true;
     record.declined = false;
-    record.warnedNeverFits = false;
-    return record;
+    record.used = EMPTY;
+    record.running = 0;
   }
 
+  /** Forgets an executor that left on purpose (unregistered) or has been gone for long. */
   remove(id: string): void {
     this.executors.delete(id);
   }
@@ -47,7 +110,7 @@ export class ExecutorRegistry {
   }
 
   hasDeclined(): boolean {
-    for (const record of this.executors.values()) if (record.declined) return true;
+    for (const record of this.executors.values()) if (record.declined && !record.lost) return true;
     return false;
   }
 
@@ -55,7 +118,7 @@ export class ExecutorRegistry {
   takeDeclined(): string[] {
     const ids: string[] = [];
     for (const record of this.executors.values()) {
-      if (record.declined) {
+      if (record.declined && !record.lost) {
         record.declined = false;
         ids.push(record.id);
       }
@@ -63,8 +126,7 @@ export class ExecutorRegistry {
     return ids;
   }
 
-  /** Executors silent for longer than `timeoutMs`. */
-  silentSince(nowMs: number, timeoutMs: number): string[] {
-    return [...this.executors.values()].filter((r) => nowMs - r.lastSeenMs > timeoutMs).map((r) => r.id);
+  live(): ExecutorRecord[] {
+    return [...this.executors.values()].filter((r) => !r.lost);
   }
 }

@@ -1,28 +1,44 @@
 /**
- * The scheduler's only door to BullMQ: manual fetching with a lock token per task.
+ * The scheduler's only door to BullMQ: manual fetching with a lock token per image run.
  * The Worker has no processor, so nothing is fetched unless an offer asks for it, and locks
- * are extended explicitly while tasks run. The stalled-job check still runs here, so if the
- * scheduler dies, BullMQ puts its jobs back.
+ * are kept explicitly while tasks run. BullMQ's own stalled check is not used: the leader
+ * returns active jobs nobody holds to the queue itself, at once and without counting a stall
+ * (a failover is not the job's fault).
  */
 import { Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../common/log.js';
-import type { ImageJobData, ImageJobProgress, ImageJobResult } from '../common/queue.js';
+import { retryDelayMs, type ImageJobData, type ImageJobProgress, type ImageJobResult } from '../common/queue.js';
 
 export type QueuedJob = Job<ImageJobData, ImageJobResult>;
 
+export interface ActiveJob {
+  id: string;
+  /** The value of the job's lock (our image token), or null when the lock expired. */
+  lockToken: string | null;
+}
+
 export interface JobQueue {
   take(token: string): Promise<QueuedJob | undefined>;
+  fetch(jobId: string): Promise<QueuedJob | undefined>;
+  /** Every active job with its lock token. */
+  activeJobs(): Promise<ActiveJob[]>;
+  /**
+   * Extends the lock of each (job, token); re-takes a lock that expired while the job is still
+   * active (nobody else can have taken it: only the leader moves jobs). Returns the tokens whose
+   * job is no longer theirs.
+   */
+  keepLocks(items: readonly { jobId: string; token: string }[], durationMs: number): Promise<string[]>;
   progress(job: QueuedJob, progress: ImageJobProgress): Promise<void>;
   complete(job: QueuedJob, token: string, result: ImageJobResult): Promise<void>;
-  /** Fails the attempt; BullMQ's attempts and backoff decide whether it runs again. */
-  failRetryable(job: QueuedJob, token: string, message: string): Promise<void>;
+  /** Fails the attempt; the job's attempts and backoff decide whether it runs again. */
+  retry(job: QueuedJob, token: string, message: string, retryAfterMs?: number): Promise<void>;
   /** Fails the job for good, whatever attempts are left. */
-  failPermanent(job: QueuedJob, token: string, message: string): Promise<void>;
-  /** Puts the job back in the wait list without spending an attempt. */
-  requeue(job: QueuedJob, token: string): Promise<void>;
-  /** False when the lock is gone (the stalled check took the job back). */
-  extendLock(job: QueuedJob, token: string, durationMs: number): Promise<boolean>;
+  failForGood(job: QueuedJob, token: string, message: string): Promise<void>;
+  /** Back to waiting without spending an attempt; token '0' takes it from whoever holds it. */
+  requeue(jobId: string, token: string): Promise<void>;
+  /** Waits until `untilMs` without spending an attempt (a source host's outage). */
+  delay(job: QueuedJob, token: string, untilMs: number): Promise<void>;
   /** True when a job is waiting, or a delayed one (a retry's backoff) is due. */
   hasRunnableJobs(nowMs: number): Promise<boolean>;
   close(): Promise<void>;
@@ -31,12 +47,47 @@ export interface JobQueue {
 export interface BullmqJobQueueOptions {
   queueName: string;
   lockDurationMs: number;
-  stalledIntervalMs: number;
+}
+
+// Keeps (or re-takes) the locks of running jobs in one script call for all of them.
+const KEEP_LOCKS = `
+local lost = {}
+for i = 3, #ARGV, 2 do
+  local jobId = ARGV[i]
+  local token = ARGV[i + 1]
+  local lockKey = ARGV[1] .. jobId .. ':lock'
+  local current = redis.call('GET', lockKey)
+  local active = redis.call('LPOS', KEYS[1], jobId)
+  if current == token and active then
+    redis.call('SET', lockKey, token, 'PX', ARGV[2])
+    redis.call('SREM', KEYS[2], jobId)
+  elseif (not current) and active then
+    redis.call('SET', lockKey, token, 'PX', ARGV[2])
+    redis.call('SREM', KEYS[2], jobId)
+  else
+    table.insert(lost, token)
+  end
+end
+return lost`;
+
+interface KeepLocksClient {
+  keepLocks(active: string, stalled: string, prefix: string, durationMs: number, ...pairs: string[]): Promise<string[]>;
+}
+
+/** A Retry-After travels to the backoff strategy on the error BullMQ hands it. */
+class RetryError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs: number | undefined,
+  ) {
+    super(message);
+  }
 }
 
 export class BullmqJobQueue implements JobQueue {
   private readonly worker: Worker<ImageJobData, ImageJobResult>;
   private readonly queue: Queue<ImageJobData, ImageJobResult>;
+  private readonly jobKeyPrefix: string;
 
   constructor(
     private readonly connection: Redis,
@@ -47,17 +98,40 @@ export class BullmqJobQueue implements JobQueue {
       connection,
       autorun: false,
       lockDuration: opts.lockDurationMs,
-      stalledInterval: opts.stalledIntervalMs,
-      maxStalledCount: 2,
+      settings: {
+        // Jobs enqueued by `enqueue` use BACKOFF_TYPE: exponential with jitter, never sooner
+        // than the source's Retry-After.
+        backoffStrategy: (attemptsMade, _type, err, job) =>
+          retryDelayMs(job?.opts.backoff, attemptsMade, err instanceof RetryError ? err.retryAfterMs : undefined),
+      },
     });
     this.worker.on('error', (err) => log.warn('bullmq worker error', { error: err.message }));
-    void this.worker.startStalledCheckTimer();
     this.queue = new Queue<ImageJobData, ImageJobResult>(opts.queueName, { connection });
     this.queue.on('error', (err) => log.warn('bullmq queue error', { error: err.message }));
+    this.jobKeyPrefix = this.queue.toKey('');
+    connection.defineCommand('keepLocks', { numberOfKeys: 2, lua: KEEP_LOCKS });
   }
 
   async take(token: string): Promise<QueuedJob | undefined> {
     return (await this.worker.getNextJob(token, { block: false })) ?? undefined;
+  }
+
+  async fetch(jobId: string): Promise<QueuedJob | undefined> {
+    return (await Job.fromId<ImageJobData, ImageJobResult>(this.queue, jobId)) ?? undefined;
+  }
+
+  async activeJobs(): Promise<ActiveJob[]> {
+    const ids = await this.connection.lrange(this.queue.keys.active!, 0, -1);
+    if (ids.length === 0) return [];
+    const locks = await this.connection.mget(...ids.map((id) => `${this.jobKeyPrefix}${id}:lock`));
+    return ids.map((id, i) => ({ id, lockToken: locks[i] ?? null }));
+  }
+
+  async keepLocks(items: readonly { jobId: string; token: string }[], durationMs: number): Promise<string[]> {
+    if (items.length === 0) return [];
+    const pairs = items.flatMap((i) => [i.jobId, i.token]);
+    const client = this.connection as unknown as KeepLocksClient;
+    return client.keepLocks(this.queue.keys.active!, this.queue.keys.stalled!, this.jobKeyPrefix, durationMs, ...pairs);
   }
 
   async progress(job: QueuedJob, progress: ImageJobProgress): Promise<void> {
@@ -68,20 +142,25 @@ export class BullmqJobQueue implements JobQueue {
     await job.moveToCompleted(result, token, false);
   }
 
-  async failRetryable(job: QueuedJob, token: string, message: string): Promise<void> {
-    await job.moveToFailed(new Error(message), token, false);
+  async retry(job: QueuedJob, token: string, message: string, retryAfterMs?: number): Promise<void> {
+    await job.moveToFailed(new RetryError(message, retryAfterMs), token, false);
   }
 
-  async failPermanent(job: QueuedJob, token: string, message: string): Promise<void> {
+  async failForGood(job: QueuedJob, token: string, message: string): Promise<void> {
     await job.moveToFailed(new UnrecoverableError(message), token, false);
   }
 
-  async requeue(job: QueuedJob, token: string): Promise<void> {
-    await job.moveToWait(token);
+  async requeue(jobId: string, token: string): Promise<void> {
+    const job = await this.fetch(jobId);
+    if (!job) return;
+    // BullMQ's token '0' skips the lock check but also leaves the lock key behind, where a stale
+    // run could keep extending it: take the job under the lock's actual holder instead.
+    const holder = token === '0' ? ((await this.connection.get(`${this.jobKeyPrefix}${jobId}:lock`)) ?? '0') : token;
+    await job.moveToWait(holder);
   }
 
-  async extendLock(job: QueuedJob, token: string, durationMs: number): Promise<boolean> {
-    return (await job.extendLock(token, durationMs)) === 1;
+  async delay(job: QueuedJob, token: string, untilMs: number): Promise<void> {
+    await job.moveToDelayed(untilMs, token);
   }
 
   async hasRunnableJobs(nowMs: number): Promise<boolean> {
@@ -101,5 +180,5 @@ export class BullmqJobQueue implements JobQueue {
 /** BullMQ errors meaning "this job is no longer ours": retrying the same call cannot help. */
 export function isLostJobError(err: unknown): boolean {
   const message = err instanceof Error ? err.message : String(err);
-  return /lock|not in the active state|Missing key|does not exist/i.test(message);
+  return /lock|not in the active state|Missing key|does not exist|is not held/i.test(message);
 }

@@ -5,12 +5,11 @@ import { notifyReady, onShutdownSignal } from '../common/shutdown.js';
 import { loadSchedulerConfig } from './config.js';
 import { startSchedulerService } from './scheduler-service.js';
 
-const log = createLogger({ proc: 'scheduler' });
-
 const config = configOrExit('scheduler', () => loadSchedulerConfig(process.env));
+const log = createLogger({ proc: 'scheduler', scheduler: config.schedulerId });
 
 const service = startSchedulerService(config, log);
-log.info('scheduler started', { queue: config.queueName, task: config.task, redis: config.redisUrl });
+log.info('scheduler started', { queue: config.queueName, task: config.task, redis: config.redisUrl.replace(/\/\/[^@]*@/, '//***@') });
 onShutdownSignal(log, async () => {
   await service.close();
   log.info('scheduler stopped');

@@ -1,65 +1,200 @@
 /**
- * Wires a Scheduler to Redis: its inbox stream, the executors' inboxes, and BullMQ.
- * main.ts runs one per process; integration tests run it in-process.
+ * Wires a scheduler process to Redis and runs its leadership: standby until it holds the lease,
+ * then a Leader term with the scheduler inbox, until SIGTERM (handover) or the lease is lost
+ * (abdication, then standby again). Any number of schedulers may run; one leads.
+ * main.ts runs one per process; integration tests run several in-process.
  */
+import { hostname } from 'node:os';
+import type { Redis } from 'ioredis';
+import { describeError } from '../common/errors.js';
+import { keysFor, type Keys } from '../common/keys.js';
 import type { Logger } from '../common/log.js';
 import { createRedis } from '../common/redis.js';
 import { decodeEvent, encodeCall } from '../protocol/codec.js';
-import { decodingHandler } from '../protocol/decoding-handler.js';
-import { StreamInbox } from '../protocol/stream-inbox.js';
-import { streamNames } from '../protocol/stream-names.js';
+import { decodingHandler } from '../transport/decoding-handler.js';
+import { sendToStream, StreamInbox } from '../transport/stream-inbox.js';
 import type { SchedulerConfig } from './config.js';
 import { BullmqJobQueue } from './job-queue.js';
-import { Scheduler } from './scheduler.js';
+import { Leader, type LeaderPorts } from './leader.js';
+import { LeaderLease } from './leader-lease.js';
+import { publishState } from './state-publisher.js';
 
 export interface SchedulerService {
-  scheduler: Scheduler;
+  readonly schedulerId: string;
+  /** The current term's leader, while this instance leads. */
+  leader(): Leader | undefined;
+  /** Resolves when this instance becomes the leader (tests). */
+  elected(): Promise<Leader>;
   close(): Promise<void>;
 }
 
+class NotLeaderError extends Error {}
+
 export function startSchedulerService(config: Readonly<SchedulerConfig>, log: Logger): SchedulerService {
-  const names = streamNames(config.queueName);
+  const keys = keysFor(config.queueName);
   // Auto-pipelining coalesces the commands of one tick into one write: fewer syscalls per task.
   const commands = createRedis(config.redisUrl, log, 'scheduler', { enableAutoPipelining: true });
   const inboxConnection = createRedis(config.redisUrl, log, 'scheduler-inbox');
   const bullConnection = createRedis(config.redisUrl, log, 'scheduler-bullmq', { enableAutoPipelining: true });
-
+  const subscriber = createRedis(config.redisUrl, log, 'scheduler-standby');
   const queue = new BullmqJobQueue(bullConnection, config, log);
-  const scheduler = new Scheduler(
+  const lease = new LeaderLease(commands, keys, config.schedulerId, config.leaseTtlMs);
+
+  let term: { leader: Leader; inbox: StreamInbox; timers: NodeJS.Timeout[]; sinceMs: number } | undefined;
+  let closing = false;
+  let acquiring = false;
+  const waiters: ((leader: Leader) => void)[] = [];
+  const standbySinceMs = Date.now();
+  let announcedStandby = false;
+
+  const ports = (epoch: number): LeaderPorts => ({
     queue,
-    {
+    bus: {
       send: async (executorId, calls) => {
-        const stream = names.executorInbox(executorId);
-        const pipeline = commands.pipeline();
-        for (const call of calls) pipeline.xadd(stream, '*', 'm', encodeCall(call));
-        for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
+        const envelope = { epoch, schedulerId: config.schedulerId };
+        await sendToStream(commands, keys.executorInbox(executorId), calls.map((c) => encodeCall(c, envelope)));
       },
-      // Inboxes of executors that never come back expire instead of piling up; live ones are
-      // refreshed with every heartbeat.
-      keepInbox: async (executorId) => {
-        await commands.expire(names.executorInbox(executorId), 86_400);
-      },
+      // Inboxes of executors that never come back expire; live ones are refreshed by heartbeats.
+      keepInbox: async (executorId) => void (await commands.expire(keys.executorInbox(executorId), 86_400)),
     },
-    config,
-    log,
-  );
-  const inbox = new StreamInbox(
-    inboxConnection,
-    { stream: names.schedulerInbox, group: 'scheduler', consumer: 'scheduler' },
-    decodingHandler(names.schedulerInbox, decodeEvent, (events) => scheduler.handleEvents(events), log),
-    log,
-  );
-  scheduler.start();
-  inbox.start();
+    alive: aliveReader(commands, keys),
+    isCancelled: async (jobId) => (await commands.sismember(keys.cancelled, jobId)) === 1,
+  });
+
+  async function startTerm(epoch: number): Promise<void> {
+    const termLog = log.child({ epoch });
+    const leader = new Leader(ports(epoch), config, termLog, Date.now, config.circuits);
+    const inbox = new StreamInbox(
+      inboxConnection,
+      { stream: keys.schedulerInbox, group: 'scheduler', consumer: config.schedulerId },
+      decodingHandler(
+        keys.schedulerInbox,
+        decodeEvent,
+        async (events) => {
+          if (!lease.valid()) {
+            void depose('the lease could not be renewed in time');
+            throw new NotLeaderError('not the leader any more');
+          }
+          await leader.handleEvents(events);
+        },
+        termLog,
+      ),
+      termLog,
+    );
+    const sinceMs = Date.now();
+    term = { leader, inbox, timers: [], sinceMs };
+    termLog.info('leading', { scheduler: config.schedulerId, epoch });
+    await inbox.ensureGroup();
+    // What a dead or deposed leader read but never acknowledged is ours now.
+    const claimed = await inbox.claimAbandoned(0);
+    if (claimed > 0) termLog.info('took over unacknowledged events', { events: claimed });
+    inbox.start();
+    term.timers.push(
+      setInterval(() => void renew(), Math.max(100, Math.floor(config.leaseTtlMs / 3))),
+      setInterval(() => void inbox.claimAbandoned(Math.max(5_000, config.leaseTtlMs * 2)).catch(() => undefined), 5_000),
+      setInterval(() => void publish(), 1_000),
+    );
+    await leader.start();
+    for (const resolve of waiters.splice(0)) resolve(leader);
+  }
+
+  async function renew(): Promise<void> {
+    if (!term) return;
+    try {
+      if (!(await lease.renew())) await depose('another scheduler holds the lease');
+    } catch (err) {
+      if (!lease.valid()) await depose(`the lease could not be renewed: ${describeError(err)}`);
+    }
+  }
+
+  async function depose(why: string): Promise<void> {
+    const current = term;
+    if (!current) return;
+    term = undefined;
+    lease.forget();
+    for (const t of current.timers) clearInterval(t);
+    current.leader.abdicate();
+    log.warn('no longer leading; standing by', { why });
+    await current.inbox.close().catch(() => undefined);
+  }
+
+  async function publish(): Promise<void> {
+    const current = term;
+    if (!current || !lease.valid()) return;
+    await publishState(commands, keys, config, current.leader, { schedulerId: config.schedulerId, epoch: lease.epoch, sinceMs: current.sinceMs }).catch(
+      (err) => log.debug('publishing state failed', { error: describeError(err) }),
+    );
+  }
+
+  async function tryLead(): Promise<void> {
+    if (term || closing || acquiring) return;
+    acquiring = true;
+    try {
+      const epoch = await lease.tryAcquire();
+      if (epoch !== undefined && !closing) await startTerm(epoch);
+      else if (!announcedStandby) {
+        announcedStandby = true;
+        const holder = await lease.holder();
+        log.info('another scheduler leads; standing by', { leader: holder?.schedulerId, epoch: holder?.epoch });
+      }
+    } catch (err) {
+      log.warn('leader election failed; will try again', { error: describeError(err) });
+      if (term) await depose('start-up of the term failed');
+    } finally {
+      acquiring = false;
+    }
+  }
+
+  async function announce(): Promise<void> {
+    const role = term ? 'leader' : 'standby';
+    const body = { schedulerId: config.schedulerId, role, epoch: term ? lease.epoch : undefined, sinceMs: term?.sinceMs ?? standbySinceMs, host: hostname(), pid: process.pid };
+    await commands.set(keys.schedulerPresence(config.schedulerId), JSON.stringify(body), 'PX', 5_000).catch(() => undefined);
+  }
+
+  // A released lease is announced on a channel so a standby takes over at once, not at its next poll.
+  subscriber.subscribe(keys.leaderReleased).catch((err) => log.warn('cannot watch for lease releases', { error: describeError(err) }));
+  subscriber.on('message', () => void tryLead());
+  const pollTimer = setInterval(() => void tryLead(), Math.max(100, Math.floor(config.leaseTtlMs / 5)));
+  const presenceTimer = setInterval(() => void announce(), 1_000);
+  void tryLead();
+  void announce();
 
   return {
-    scheduler,
+    schedulerId: config.schedulerId,
+    leader: () => term?.leader,
+    elected: () => (term ? Promise.resolve(term.leader) : new Promise((resolve) => waiters.push(resolve))),
     async close() {
-      log.info('scheduler draining', { activeTasks: scheduler.activeTasks });
-      await scheduler.drain();
-      await inbox.close();
+      closing = true;
+      clearInterval(pollTimer);
+      clearInterval(presenceTimer);
+      const current = term;
+      term = undefined;
+      if (current) {
+        log.info('handing over leadership', { runningTasks: current.leader.activeTasks });
+        for (const t of current.timers) clearInterval(t);
+        await current.leader.handover();
+        await current.inbox.close();
+        await lease.release().catch((err) => log.warn('could not release the lease; it expires on its own', { error: describeError(err) }));
+      }
+      await commands.del(keys.schedulerPresence(config.schedulerId)).catch(() => undefined);
       await queue.close();
-      for (const c of [commands, inboxConnection, bullConnection]) c.disconnect();
+      for (const c of [commands, inboxConnection, bullConnection, subscriber]) c.disconnect();
+    },
+  };
+}
+
+function aliveReader(redis: Redis, keys: Keys): LeaderPorts['alive'] {
+  return {
+    knownExecutors: () => redis.smembers(keys.executors),
+    readSeqs: async (ids) => {
+      const seqs = new Map<string, string>();
+      if (ids.length === 0) return seqs;
+      const values = await redis.mget(...ids.map((id) => keys.executorAlive(id)));
+      ids.forEach((id, i) => {
+        const value = values[i];
+        if (typeof value === 'string') seqs.set(id, value);
+      });
+      return seqs;
     },
   };
 }

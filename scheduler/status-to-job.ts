@@ -1,56 +1,76 @@
 /**
- * The one place where a task's status becomes a BullMQ job outcome. Pure.
+ * The one place where the outcome of an image run becomes a BullMQ job action. Pure.
  *
  * - non-terminal states -> progress (state + stage)
  * - FINISHED with a result -> completed, the result as return value
- * - FAILED/ERROR/KILLED/LOST that a retry can help -> failed with attempts and backoff applying
- * - permanent failures -> failed with no further attempts
- * - tasks that never started (invalid offer, executor shutting down) -> back to waiting,
- *   without spending an attempt
+ * - otherwise the reason decides, through the table in common/errors.ts: fail for good,
+ *   retry spending an attempt (BullMQ's attempts and backoff apply, Retry-After honoured), or
+ *   back to the queue without spending one (the work never really started)
+ * - a kill a user asked for ends the job as CANCELLED, with no retry
  */
-import type { ErrorCode } from '../common/errors.js';
+import { retryKind, type ErrorCode } from '../common/errors.js';
 import type { ImageJobProgress, ImageJobResult } from '../common/queue.js';
-import { isTerminal, type TaskStatus } from '../protocol/types.js';
+import type { TaskResult } from '../common/task-result.js';
+import { isTerminal, type Stage, type TaskState } from '../protocol/types.js';
 
 export type JobAction =
   | { kind: 'progress'; progress: ImageJobProgress }
   | { kind: 'complete'; result: ImageJobResult }
-  | { kind: 'retry'; reason: ErrorCode; message: string }
+  | { kind: 'retry'; reason: ErrorCode; message: string; retryAfterMs?: number }
   | { kind: 'fail'; reason: ErrorCode; message: string }
-  | { kind: 'requeue'; reason: ErrorCode; message: string };
+  | { kind: 'requeue'; reason: ErrorCode; message: string }
+  | { kind: 'delay'; reason: ErrorCode; message: string; untilMs: number };
 
-export interface TaskContext {
-  taskId: string;
-  executorId: string;
-  sourceUrl: string;
+/** What an image run reported (or what the scheduler concluded about it). */
+export interface RunOutcome {
+  state: TaskState;
+  stage: Stage;
+  reason?: ErrorCode;
+  message: string;
+  result?: TaskResult;
+  retryAfterMs?: number;
 }
 
-const NOT_STARTED: ReadonlySet<ErrorCode> = new Set(['INVALID_OFFER', 'EXECUTOR_SHUTDOWN']);
+export interface RunContext {
+  token: string;
+  executorId: string;
+  sourceUrl: string;
+  /** A user asked for this run to be cancelled. */
+  cancelled?: boolean;
+}
 
-export function statusToJobAction(status: TaskStatus, task: TaskContext): JobAction {
-  if (!isTerminal(status.state)) {
-    const progress: ImageJobProgress = {
-      state: status.state,
-      stage: status.stage,
-      executorId: task.executorId,
-      taskId: task.taskId,
-    };
-    if (status.message) progress.message = status.message;
+function defaultReason(state: TaskState): ErrorCode {
+  if (state === 'TASK_LOST') return 'EXECUTOR_LOST';
+  if (state === 'TASK_KILLED') return 'TASK_KILLED';
+  return 'INTERNAL';
+}
+
+export function statusToJobAction(outcome: RunOutcome, run: RunContext): JobAction {
+  if (!isTerminal(outcome.state)) {
+    const progress: ImageJobProgress = { state: outcome.state, stage: outcome.stage, executorId: run.executorId, taskId: run.token };
+    if (outcome.message) progress.message = outcome.message;
     return { kind: 'progress', progress };
   }
-  if (status.state === 'TASK_FINISHED') {
-    if (status.result) {
-      return {
-        kind: 'complete',
-        result: { ...status.result, sourceUrl: task.sourceUrl, executorId: task.executorId, taskId: task.taskId },
-      };
+  if (outcome.state === 'TASK_FINISHED') {
+    if (outcome.result) {
+      return { kind: 'complete', result: { ...outcome.result, sourceUrl: run.sourceUrl, executorId: run.executorId, taskId: run.token } };
     }
     return { kind: 'retry', reason: 'INTERNAL', message: 'INTERNAL: task finished without a result' };
   }
-  const reason: ErrorCode =
-    status.reason ?? (status.state === 'TASK_LOST' ? 'EXECUTOR_LOST' : status.state === 'TASK_KILLED' ? 'TASK_KILLED' : 'INTERNAL');
-  const message = `${reason}: ${status.message || status.state}`;
-  if (status.state === 'TASK_LOST' && NOT_STARTED.has(reason)) return { kind: 'requeue', reason, message };
-  const retryable = status.state === 'TASK_LOST' || status.state === 'TASK_KILLED' || status.retryable;
-  return retryable ? { kind: 'retry', reason, message } : { kind: 'fail', reason, message };
+  if (run.cancelled && outcome.state === 'TASK_KILLED') {
+    return { kind: 'fail', reason: 'CANCELLED', message: 'CANCELLED: cancelled by a user while it ran' };
+  }
+  const reason = outcome.reason ?? defaultReason(outcome.state);
+  const message = `${reason}: ${outcome.message || outcome.state}`;
+  switch (retryKind(reason)) {
+    case 'never':
+      return { kind: 'fail', reason, message };
+    case 'free':
+      return { kind: 'requeue', reason, message };
+    case 'attempt': {
+      const action: JobAction = { kind: 'retry', reason, message };
+      if (outcome.retryAfterMs !== undefined && outcome.retryAfterMs > 0) action.retryAfterMs = outcome.retryAfterMs;
+      return action;
+    }
+  }
 }

@@ -301,11 +301,10 @@ test('Dockerfile: the runtime stage has everything `node dist/...` needs, messag
     dests.some((c) => c.dest === posix.join(workdir, path) || (c.dest.endsWith('/') && posix.join(c.dest, posix.basename(path)) === posix.join(workdir, path)));
   // "type": "module" lives in package.json; without it node cannot load dist/**/*.js.
   for (const path of ['package.json', 'node_modules', 'dist', 'images']) assert.ok(landsAt(path), `runtime copies ${path}`);
-  const proto = dests.find((c) => c.sources.some((s) => /(^|\/)protocol\/messages\.proto$/.test(s)));
-  assert.ok(proto, 'runtime copies protocol/messages.proto');
-  // The codec reads ../../protocol/messages.proto relative to dist/protocol/.
-  const expected = posix.resolve(workdir, 'dist/protocol', '../../protocol/messages.proto');
-  assert.ok(proto.dest === expected || posix.join(proto.dest, 'messages.proto') === expected, `messages.proto lands at ${expected}, got ${proto.dest}`);
+  // The codec reads messages.proto next to itself: `npm run build` copies it into dist/protocol/.
+  const build = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.build as string;
+  assert.match(build, /protocol\/messages\.proto.*dist\/protocol\/messages\.proto/, 'the build puts messages.proto into dist/protocol/');
+  assert.match(readFileSync(join(ROOT, 'protocol/codec.ts'), 'utf8'), /new URL\('\.\/messages\.proto', import\.meta\.url\)/);
 });
 
 test('Dockerfile: runs as a non-root user', () => {

@@ -89,7 +89,7 @@ test('enqueueUrls adds one job per URL with the data and options of the policy',
       assert.equal(stored.name, JOB_NAME);
       assert.deepEqual(stored.data, { url, output: outputStem(url) });
       assert.equal(stored.opts.attempts, 5);
-      assert.deepEqual(stored.opts.backoff, { type: 'exponential', delay: 250 });
+      assert.deepEqual(stored.opts.backoff, { type: 'jittered-exponential', delay: 250, jitter: 0.5 });
       assert.ok(stored.opts.removeOnComplete, 'completed jobs are not kept forever');
       assert.ok(stored.opts.removeOnFail, 'failed jobs are not kept forever');
     }

@@ -1,41 +1,45 @@
 /** The executor's protocol behaviour against typed doubles: no Redis, no sockets, no sharp. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { silentLogger } from '../common/log.js';
 import { PipelineError } from '../common/errors.js';
+import { silentLogger } from '../common/log.js';
 import { Executor } from '../executor/executor.js';
 import type { TaskDeps } from '../executor/run-task.js';
-import type { ExecutorEvent, TaskInfo, TaskStatus } from '../protocol/types.js';
+import type { ExecutorEvent, ReceivedCall, SchedulerCall, TaskInfo, TaskStatus } from '../protocol/types.js';
 
-const task = (taskId: string, cpus = 0.5): TaskInfo => ({
+const task = (taskId: string, cpus = 0.5, tokens: string[] = [taskId]): TaskInfo => ({
   taskId,
   name: taskId,
   executorId: 'e1',
-  jobId: taskId,
-  sourceUrl: `http://src/${taskId}.png`,
-  upload: { url: 'http://fs/upload', name: taskId },
   resources: { cpus, memMb: 100, ports: [] },
-  attempt: 1,
+  images: tokens.map((token) => ({ token, jobId: `job-${token}`, sourceUrl: `http://src/${token}.png`, outputName: token, attempt: 1 })),
 });
 
 function setup(download: TaskDeps['download'] = async () => Buffer.from('img')) {
   const events: ExecutorEvent[] = [];
   const runs: string[] = [];
+  const uploads: string[] = [];
+  const alive: string[] = [];
+  let epoch = 1;
   const deps: TaskDeps = {
     download: async (url, signal) => {
       runs.push(url);
       return download(url, signal);
     },
     invert: async (data) => ({ data, format: 'png', width: 1, height: 1 }),
-    upload: async (target, image) => ({ name: `${target.name}.png`, url: `http://fs/files/${target.name}.png`, bytes: image.data.length }),
+    upload: async (name, image) => {
+      uploads.push(name);
+      return { name: `${name}.png`, url: `http://fs/files/${name}.png`, bytes: image.data.length };
+    },
     now: Date.now,
   };
   const executor = new Executor(
-    async (e) => void events.push(e),
+    { emit: async (e) => void events.push(e), markAlive: async (v) => void alive.push(v), inboxStalledMs: () => 0 },
     deps,
     {
       executorId: 'e1',
       hostname: 'h',
+      advertiseHost: '127.0.0.1',
       resources: { cpus: 1, memMb: 1000, ports: [] },
       heartbeatMs: 60_000,
       offerTtlMs: 60_000,
@@ -45,29 +49,50 @@ function setup(download: TaskDeps['download'] = async () => Buffer.from('img')) 
     },
     silentLogger,
   );
+  const call = (c: SchedulerCall, at = epoch): ReceivedCall => ({ envelope: { epoch: at, schedulerId: 's', sentAtMs: 0, version: { major: 2, minor: 0 } }, call: c });
+  const handle = (c: SchedulerCall, at?: number) => executor.handleCall(call(c, at));
   const offers = () => events.flatMap((e) => (e.kind === 'offer' ? [e.offer] : []));
   const terminal = () => events.flatMap((e) => (e.kind === 'update' && e.status.uuid ? [e.status] : [])) as TaskStatus[];
   const settle = () => new Promise((r) => setTimeout(r, 20));
-  return { executor, events, runs, offers, terminal, settle };
+  const setEpoch = (n: number) => (epoch = n);
+  return { executor, events, runs, uploads, alive, offers, terminal, settle, handle, setEpoch };
 }
 
 describe('Executor', () => {
-  it('registers, offers all it has, runs launched tasks and reports FINISHED with the result', async (t) => {
+  it('registers, offers all it has, runs launched tasks and reports FINISHED with each image\'s result', async (t) => {
     const x = setup();
     t.after(() => x.executor.drain());
     await x.executor.start();
     assert.equal(x.events[0]?.kind, 'register');
+    assert.equal(x.alive.length, 1, 'alive key written before registering');
     const [offer] = x.offers();
     assert.deepEqual(offer?.resources, { cpus: 1, memMb: 1000, ports: [] });
-    await x.executor.handleCall({ kind: 'launch', offerId: offer!.id, tasks: [task('a'), task('b')] });
+    assert.equal(offer?.ttlMs, 60_000, 'the offer carries its lifetime, not an instant of this clock');
+    await x.handle({ kind: 'launch', offerId: offer!.id, tasks: [task('a'), task('b')] });
     await x.settle();
     const done = x.terminal();
     assert.deepEqual(done.map((s) => [s.taskId, s.state]).sort(), [['a', 'TASK_FINISHED'], ['b', 'TASK_FINISHED']]);
-    assert.equal(done[0]?.result?.name, `${done[0]?.taskId}.png`);
-    // The first task to finish frees its slice and it is offered at once; the second one's slice
-    // waits until that offer is answered (one outstanding offer at a time).
+    assert.equal(done[0]?.items[0]?.result?.name, `${done[0]?.taskId}.png`);
+    assert.deepEqual(x.uploads.sort(), ['a', 'b'], 'uploaded under the launch\'s output names');
     assert.equal(x.offers().length, 2);
     assert.deepEqual(x.offers()[1]?.resources, { cpus: 0.5, memMb: 900, ports: [] }, 'freed resources are offered again');
+  });
+
+  it('runs every image of a task and reports each one\'s own outcome', async (t) => {
+    const x = setup(async (url) => {
+      if (url.includes('bad')) throw new PipelineError('DOWNLOAD_NOT_FOUND', '404');
+      return Buffer.from('img');
+    });
+    t.after(() => x.executor.drain());
+    await x.executor.start();
+    await x.handle({ kind: 'launch', offerId: x.offers()[0]!.id, tasks: [task('multi', 0.5, ['ok1', 'bad', 'ok2'])] });
+    await x.settle();
+    const [status] = x.terminal();
+    assert.deepEqual(status?.items.map((i) => [i.token, i.state, i.reason]), [
+      ['ok1', 'TASK_FINISHED', undefined],
+      ['bad', 'TASK_FAILED', 'DOWNLOAD_NOT_FOUND'],
+      ['ok2', 'TASK_FINISHED', undefined],
+    ]);
   });
 
   it('ignores a redelivered launch instead of reporting its running tasks LOST', async (t) => {
@@ -75,9 +100,9 @@ describe('Executor', () => {
     const x = setup(() => new Promise((r) => (release = () => r(Buffer.from('img')))));
     t.after(() => x.executor.drain());
     await x.executor.start();
-    const launch = { kind: 'launch' as const, offerId: x.offers()[0]!.id, tasks: [task('a')] };
-    await x.executor.handleCall(launch);
-    await x.executor.handleCall(launch);
+    const launch: SchedulerCall = { kind: 'launch', offerId: x.offers()[0]!.id, tasks: [task('a')] };
+    await x.handle(launch);
+    await x.handle(launch);
     release();
     await x.settle();
     assert.deepEqual(x.runs, ['http://src/a.png'], 'ran once');
@@ -88,29 +113,92 @@ describe('Executor', () => {
     const x = setup();
     t.after(() => x.executor.drain());
     await x.executor.start();
-    await x.executor.handleCall({ kind: 'launch', offerId: 'from-an-earlier-run', tasks: [task('a')] });
+    await x.handle({ kind: 'launch', offerId: 'from-an-earlier-run', tasks: [task('a')] });
     assert.deepEqual(x.runs, []);
-    assert.deepEqual(x.terminal().map((s) => [s.state, s.reason, s.retryable]), [['TASK_LOST', 'INVALID_OFFER', true]]);
+    assert.deepEqual(x.terminal().map((s) => [s.state, s.items[0]?.state, s.items[0]?.reason]), [['TASK_LOST', 'TASK_LOST', 'INVALID_OFFER']]);
   });
 
-  it('reports a failing download as FAILED with its reason and whether a retry helps', async (t) => {
+  it('reports a failing download as FAILED with its reason and stage', async (t) => {
     const x = setup(async () => {
-      throw new PipelineError('DOWNLOAD_NOT_FOUND', 'answered 404');
+      throw new PipelineError('DOWNLOAD_HTTP_5XX', 'answered 503', { retryAfterMs: 7000 });
     });
     t.after(() => x.executor.drain());
     await x.executor.start();
-    await x.executor.handleCall({ kind: 'launch', offerId: x.offers()[0]!.id, tasks: [task('a')] });
+    await x.handle({ kind: 'launch', offerId: x.offers()[0]!.id, tasks: [task('a')] });
     await x.settle();
-    assert.deepEqual(x.terminal().map((s) => [s.state, s.reason, s.retryable, s.stage]), [['TASK_FAILED', 'DOWNLOAD_NOT_FOUND', false, 'download']]);
+    assert.deepEqual(x.terminal().map((s) => [s.state, s.items[0]?.reason, s.items[0]?.stage, s.items[0]?.retryAfterMs]), [['TASK_FAILED', 'DOWNLOAD_HTTP_5XX', 'download', 7000]]);
   });
 
   it('stops offering after a refuse-period decline and offers again on revive', async (t) => {
     const x = setup();
     t.after(() => x.executor.drain());
     await x.executor.start();
-    await x.executor.handleCall({ kind: 'decline', offerId: x.offers()[0]!.id, refuseSeconds: 60 });
+    await x.handle({ kind: 'decline', offerId: x.offers()[0]!.id, refuseSeconds: 60 });
     assert.equal(x.offers().length, 1);
-    await x.executor.handleCall({ kind: 'revive' });
+    await x.handle({ kind: 'revive' });
     assert.equal(x.offers().length, 2);
+  });
+
+  it('drops calls from a deposed leader once a newer epoch has been seen', async (t) => {
+    const x = setup();
+    t.after(() => x.executor.drain());
+    await x.executor.start();
+    await x.handle({ kind: 'reconcile', taskIds: [] }, 5);
+    assert.equal(x.executor.epoch, 5);
+    await x.handle({ kind: 'launch', offerId: x.offers()[0]!.id, tasks: [task('a')] }, 4);
+    await x.settle();
+    assert.deepEqual(x.runs, [], 'the old leader\'s launch was dropped');
+    await x.handle({ kind: 'launch', offerId: x.offers()[0]!.id, tasks: [task('b')] }, 5);
+    await x.settle();
+    assert.deepEqual(x.runs, ['http://src/b.png']);
+  });
+
+  it('a kill that arrives before its launch is not lost', async (t) => {
+    const x = setup();
+    t.after(() => x.executor.drain());
+    await x.executor.start();
+    await x.handle({ kind: 'kill', taskId: 'a', reason: 'CANCELLED' });
+    await x.handle({ kind: 'launch', offerId: x.offers()[0]!.id, tasks: [task('a')] });
+    await x.settle();
+    assert.deepEqual(x.runs, []);
+    assert.deepEqual(x.terminal().map((s) => [s.state, s.items[0]?.reason]), [['TASK_KILLED', 'CANCELLED']]);
+  });
+
+  it('a kill naming one image stops that image only', async (t) => {
+    const gates = new Map<string, () => void>();
+    const x = setup((url) => new Promise((resolve, reject) => {
+      gates.set(url, () => resolve(Buffer.from('img')));
+      void reject;
+    }));
+    t.after(() => x.executor.drain());
+    await x.executor.start();
+    await x.handle({ kind: 'launch', offerId: x.offers()[0]!.id, tasks: [task('t', 0.5, ['one', 'two'])] });
+    await x.settle();
+    await x.handle({ kind: 'kill', taskId: 'two', reason: 'CANCELLED' });
+    gates.get('http://src/one.png')?.();
+    await x.settle();
+    const [status] = x.terminal();
+    assert.deepEqual(status?.items.map((i) => [i.token, i.state]), [['one', 'TASK_FINISHED'], ['two', 'TASK_KILLED']]);
+    assert.deepEqual(x.runs, ['http://src/one.png'], 'the killed image never started');
+  });
+
+  it('answers Reconcile with running tasks and finished ones awaiting acknowledgement', async (t) => {
+    let release: () => void = () => undefined;
+    const x = setup((url) => (url.includes('slow') ? new Promise((r) => (release = () => r(Buffer.from('img')))) : Promise.resolve(Buffer.from('img'))));
+    t.after(() => {
+      release();
+      return x.executor.drain();
+    });
+    await x.executor.start();
+    await x.handle({ kind: 'launch', offerId: x.offers()[0]!.id, tasks: [task('fast'), task('slow')] });
+    await x.settle();
+    await x.handle({ kind: 'reconcile', taskIds: ['fast', 'slow'] }, 2);
+    const answer = x.events.find((e) => e.kind === 'reconciled');
+    assert.ok(answer?.kind === 'reconciled');
+    assert.equal(answer.epoch, 2);
+    const byId = new Map(answer.tasks.map((r) => [r.info.taskId, r.status]));
+    assert.equal(byId.get('slow')?.state, 'TASK_RUNNING');
+    assert.equal(byId.get('fast')?.state, 'TASK_FINISHED');
+    assert.ok(byId.get('fast')?.uuid, 'the unacknowledged update comes with its uuid');
   });
 });

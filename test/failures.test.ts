@@ -12,13 +12,14 @@ import { enqueueUrls } from '../client/enqueue-urls.js';
 import { watchJobs } from '../client/watch-jobs.js';
 import { DEFAULT_JOB_POLICY, type ImageJobData, type ImageJobResult } from '../common/queue.js';
 import { decodeCall, encodeEvent } from '../protocol/codec.js';
-import { streamNames } from '../protocol/stream-names.js';
+import { keysFor } from '../common/keys.js';
 import type { ExecutorEvent } from '../protocol/types.js';
 import { startPrivateRedis, redisServerOnPath } from '../stack/private-redis.js';
 import { startPipeline } from './helpers/pipeline.js';
 import { redisAnswers } from '../common/redis.js';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+const resources = { cpus: 1, memMb: 1024, ports: [] };
 
 const policy = { ...DEFAULT_JOB_POLICY, backoffMs: 100 };
 
@@ -41,22 +42,22 @@ describe('failures', () => {
     const p = await startPipeline({ executors: 0 });
     t.after(() => p.stop());
     await sampleImage(p.imagesDir, 'a.png');
-    const names = streamNames(p.queueName);
+    const names = keysFor(p.queueName);
     // A "ghost" executor speaking the real protocol: registers, offers, takes a launch, then goes silent.
-    const ghost = (e: DistributiveOmit<ExecutorEvent, 'executorId' | 'sentAtMs'>) =>
-      p.redis.xadd(names.schedulerInbox, '*', 'm', encodeEvent({ ...e, executorId: 'ghost', sentAtMs: Date.now() } as ExecutorEvent));
+    const ghost = (e: DistributiveOmit<ExecutorEvent, 'executorId' | 'sentAtMs' | 'bootId'>) =>
+      p.redis.xadd(names.schedulerInbox, '*', 'm', encodeEvent({ ...e, executorId: 'ghost', sentAtMs: Date.now(), bootId: 'g' } as ExecutorEvent));
+    // It heartbeats once, so the leader has a sequence to watch stop moving.
+    await p.redis.sadd(names.executors, 'ghost');
+    await p.redis.set(names.executorAlive('ghost'), 'g:1');
     const [job] = await enqueueUrls(p.queue, [{ url: `${p.fileserverUrl}/images/a.png` }], policy);
-    await ghost({ kind: 'register', hostname: 'ghost-host', resources: { cpus: 1, memMb: 1024, ports: [] }, running: [], pid: 1 });
-    await ghost({
-      kind: 'offer',
-      offer: { id: 'ghost-offer-1', executorId: 'ghost', hostname: 'ghost-host', resources: { cpus: 1, memMb: 1024, ports: [] }, expiresAtMs: Date.now() + 60_000 },
-    });
+    await ghost({ kind: 'register', hostname: 'ghost-host', resources, running: [], pid: 1, advertiseHost: '' });
+    await ghost({ kind: 'offer', offer: { id: 'ghost-offer-1', executorId: 'ghost', hostname: 'ghost-host', resources, ttlMs: 60_000, advertiseHost: '' } });
     const launch = await until('a launch to the ghost', async () => {
       const entries = await p.redis.xrangeBuffer(names.executorInbox('ghost'), '-', '+');
-      const calls = entries.map(([, fields]) => decodeCall(fields[1]!));
+      const calls = entries.map(([, fields]) => decodeCall(fields[1]!).call);
       return calls.find((c) => c.kind === 'launch');
     });
-    assert.equal(launch.kind === 'launch' && launch.tasks[0]?.jobId, job!.id);
+    assert.equal(launch.kind === 'launch' && launch.tasks[0]?.images[0]?.jobId, job!.id);
 
     await p.startExecutor('survivor');
     const outcome = await watchJobs(p.queue, p.events, [String(job!.id)], { reconcileEveryMs: 200 });
@@ -70,7 +71,7 @@ describe('failures', () => {
     const p = await startPipeline({ executors: 1 });
     t.after(() => p.stop());
     await sampleImage(p.imagesDir, 'b.png');
-    const names = streamNames(p.queueName);
+    const names = keysFor(p.queueName);
     await p.redis.xadd(names.schedulerInbox, '*', 'm', Buffer.from([0xff, 0xff, 0xff, 0x0f, 0x08]));
     await p.redis.xadd(names.schedulerInbox, '*', 'not-m', 'x');
     await p.redis.xadd(names.executorInbox('exec-1'), '*', 'm', Buffer.from('garbage'));

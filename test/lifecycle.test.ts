@@ -20,7 +20,7 @@ async function image(dir: string): Promise<void> {
 
 describe('lifecycle', () => {
   it('a task that outlives the lock duration keeps its job: the lock is extended, no second run', { timeout: 30_000 }, async (t) => {
-    const p = await startPipeline({ executors: 1, schedulerEnv: { LOCK_DURATION_MS: '1000', STALLED_INTERVAL_MS: '1000' } });
+    const p = await startPipeline({ executors: 1, schedulerEnv: { LOCK_DURATION_MS: '1000', STALLED_INTERVAL_MS: '1000', LEASE_TTL_MS: '500' } });
     const slow = await slowImageServer(p.imagesDir, 3500);
     t.after(async () => {
       await slow.close();

@@ -29,6 +29,9 @@ export interface Pipeline {
   events: QueueEvents;
   redis: Redis;
   scheduler: SchedulerService;
+  /** Every scheduler started, the first one included. */
+  schedulers: SchedulerService[];
+  startScheduler(id: string, env?: Record<string, string>): SchedulerService;
   executors: ExecutorService[];
   startExecutor(id: string, env?: Record<string, string>): Promise<ExecutorService>;
   log: Logger;
@@ -58,10 +61,24 @@ export async function startPipeline(opts: {
   const fileserverUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 
   const common = { REDIS_URL: redisUrl, QUEUE_NAME: queueName, FILESERVER_URL: fileserverUrl };
-  const scheduler = startSchedulerService(
-    loadSchedulerConfig({ ...common, EXECUTOR_TIMEOUT_MS: '1500', REFUSE_SECONDS: '1', SHUTDOWN_GRACE_MS: '2000', ...opts.schedulerEnv }),
-    log.child({ proc: 'scheduler' }),
-  );
+  const schedulers: SchedulerService[] = [];
+  const startScheduler = (id: string, env: Record<string, string> = {}) => {
+    const config = loadSchedulerConfig({
+      ...common,
+      SCHEDULER_ID: id,
+      EXECUTOR_TIMEOUT_MS: '1500',
+      REFUSE_SECONDS: '1',
+      LEASE_TTL_MS: '1000',
+      RECONCILE_TIMEOUT_MS: '1500',
+      ...opts.schedulerEnv,
+      ...env,
+    });
+    const service = startSchedulerService(config, log.child({ proc: id }));
+    schedulers.push(service);
+    return service;
+  };
+  const scheduler = startScheduler('scheduler-1');
+  await scheduler.elected();
   const executors: ExecutorService[] = [];
   const startExecutor = async (id: string, env: Record<string, string> = {}) => {
     const config = loadExecutorConfig({
@@ -94,7 +111,7 @@ export async function startPipeline(opts: {
 
   const stop = async () => {
     await Promise.all(executors.map((e) => e.close()));
-    await scheduler.close();
+    for (const s of schedulers) await s.close();
     await events.close();
     await queue.close();
     redis.disconnect();
@@ -105,5 +122,5 @@ export async function startPipeline(opts: {
     await rm(imagesDir, { recursive: true, force: true });
   };
 
-  return { redisUrl, queueName, fileserverUrl, uploadDir, imagesDir, queue, events, redis, scheduler, executors, startExecutor, log, stop };
+  return { redisUrl, queueName, fileserverUrl, uploadDir, imagesDir, queue, events, redis, scheduler, schedulers, startScheduler, executors, startExecutor, log, stop };
 }

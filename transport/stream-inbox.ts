@@ -5,16 +5,26 @@
  * has acted on it. After a restart, or after a handler error, the consumer first re-reads its
  * own pending entries, so nothing sent while it was down or busy failing is lost. If Redis
  * lost the group (a restart without persistence), it is recreated.
+ *
+ * A blocking read on a connection whose link died never returns (TCP notices only minutes
+ * later), so a watchdog drops the connection when a read overruns its block time; ioredis then
+ * reconnects and the loop re-reads its pending entries. `stalledForMs` tells the owner how long
+ * the inbox has gone without a completed read, so an executor can stop offering meanwhile.
  */
 import type { Redis } from 'ioredis';
+import { describeError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 
 export interface InboxOptions {
   stream: string;
   group: string;
   consumer: string;
+  /** XREADGROUP BLOCK, default 1000 ms. */
   blockMs?: number;
+  /** Entries per read, default 64. */
   batch?: number;
+  /** A read that has not returned this long after its block time ends is abandoned; default 3000 ms. */
+  readGraceMs?: number;
 }
 
 export interface InboxEntry {
@@ -34,8 +44,17 @@ const FIELD = 'm';
 /** Deliveries of a failing batch before its entries are tried one by one and dropped. */
 const MAX_DELIVERIES = 8;
 
-export async function sendToStream(redis: Redis, stream: string, payload: Buffer): Promise<void> {
-  await redis.xadd(stream, '*', FIELD, payload);
+/** Appends payloads to a stream in one round trip; `maxLen` trims it approximately. */
+export async function sendToStream(redis: Redis, stream: string, payloads: readonly Buffer[], maxLen?: number): Promise<void> {
+  if (payloads.length === 0) return;
+  const trim: (string | number)[] = maxLen === undefined ? [] : ['MAXLEN', '~', maxLen];
+  if (payloads.length === 1) {
+    await redis.xadd(stream, ...trim, '*', FIELD, payloads[0]!);
+    return;
+  }
+  const pipeline = redis.pipeline();
+  for (const payload of payloads) pipeline.xadd(stream, ...trim, '*', FIELD, payload);
+  for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
 }
 
 export class StreamInbox {
@@ -44,6 +63,15 @@ export class StreamInbox {
   private readPending = true;
   private readonly blockMs: number;
   private readonly batch: number;
+  private readonly readGraceMs: number;
+  /** When the read in flight started, or undefined between reads. */
+  private readStartedMs: number | undefined;
+  private lastReadDoneMs = Date.now();
+  private watchdog: NodeJS.Timeout | undefined;
+  /** Ids handled but not yet acknowledged: sent with the next read, in the same write. */
+  private toAck: string[] = [];
+  /** Consecutive failed deliveries of the batch that starts at `firstId`. */
+  private failing = { firstId: '', count: 0 };
 
   constructor(
     /** A connection used only by this inbox: XREADGROUP BLOCK holds it. */
@@ -54,6 +82,7 @@ export class StreamInbox {
   ) {
     this.blockMs = opts.blockMs ?? 1000;
     this.batch = opts.batch ?? 64;
+    this.readGraceMs = opts.readGraceMs ?? 3000;
   }
 
   async ensureGroup(): Promise<void> {
@@ -67,14 +96,55 @@ export class StreamInbox {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.lastReadDoneMs = Date.now();
+    this.watchdog = setInterval(() => this.checkRead(), Math.max(100, Math.min(1000, this.blockMs))).unref();
     this.loop = this.run();
   }
 
-  /** Stops reading; the entry being handled is finished first. */
+  /** Stops reading; the batch being handled is finished (and acknowledged) first. */
   async close(): Promise<void> {
     this.running = false;
+    clearInterval(this.watchdog);
     await this.loop;
-    await this.flushAcks().catch((err) => this.log.warn('final acknowledgement failed', { error: (err as Error).message }));
+    await this.flushAcks().catch((err) => this.log.warn('final acknowledgement failed', { error: describeError(err) }));
+  }
+
+  /** How long the inbox has gone without completing a read (0 while healthy). */
+  stalledForMs(nowMs = Date.now()): number {
+    const overdue = nowMs - this.lastReadDoneMs - this.blockMs - this.readGraceMs;
+    return this.running && overdue > 0 ? overdue + this.readGraceMs : 0;
+  }
+
+  /**
+   * Takes over entries other consumers of the group left unacknowledged for `minIdleMs` (a dead
+   * or deposed reader's), so they are read next from this consumer's pending list.
+   */
+  async claimAbandoned(minIdleMs: number): Promise<number> {
+    let cursor = '0-0';
+    let claimed = 0;
+    for (let rounds = 0; rounds < 1000; rounds++) {
+      const reply = (await this.redis.call(
+        'XAUTOCLAIM', this.opts.stream, this.opts.group, this.opts.consumer, minIdleMs, cursor, 'COUNT', 500, 'JUSTID',
+      )) as [string, string[], string[]?];
+      cursor = reply[0];
+      claimed += reply[1].length;
+      if (cursor === '0-0') break;
+    }
+    if (claimed > 0) this.readPending = true;
+    return claimed;
+  }
+
+  private checkRead(): void {
+    if (this.readStartedMs === undefined) return;
+    if (Date.now() - this.readStartedMs <= this.blockMs + this.readGraceMs) return;
+    this.log.warn('stream read overdue: dropping the connection to reconnect', {
+      stream: this.opts.stream,
+      waitedMs: Date.now() - this.readStartedMs,
+    });
+    this.readStartedMs = undefined;
+    this.readPending = true;
+    // Rejects the read in flight; ioredis reconnects with its retry strategy.
+    this.redis.disconnect(true);
   }
 
   private async run(): Promise<void> {
@@ -87,10 +157,11 @@ export class StreamInbox {
         }
         await this.readOnce();
       } catch (err) {
-        const message = (err as Error).message ?? String(err);
+        this.readStartedMs = undefined;
+        const message = describeError(err);
+        this.readPending = true;
         if (message.includes('NOGROUP')) {
           ready = false;
-          this.readPending = true;
           this.log.warn('stream consumer group missing, recreating', { stream: this.opts.stream });
         } else if (this.running) {
           this.log.warn('stream read failed, retrying', { stream: this.opts.stream, error: message });
@@ -100,11 +171,6 @@ export class StreamInbox {
     }
   }
 
-  /** Ids handled but not yet acknowledged: sent with the next read, in the same write. */
-  private toAck: string[] = [];
-  /** Consecutive failed deliveries of the batch that starts at `firstId`. */
-  private failing = { firstId: '', count: 0 };
-
   private async readOnce(): Promise<void> {
     const fromPending = this.readPending;
     const read = [
@@ -113,6 +179,7 @@ export class StreamInbox {
       'STREAMS', this.opts.stream, fromPending ? '0' : '>',
     ];
     let reply: StreamReply;
+    this.readStartedMs = Date.now();
     if (this.toAck.length > 0) {
       const ids = this.toAck;
       // XACK + XDEL of the last batch and the next XREADGROUP go out as one pipeline.
@@ -128,6 +195,8 @@ export class StreamInbox {
     } else {
       reply = (await this.redis.callBuffer('XREADGROUP', ...read)) as StreamReply;
     }
+    this.readStartedMs = undefined;
+    this.lastReadDoneMs = Date.now();
     const raw = reply?.[0]?.[1] ?? [];
     if (fromPending && raw.length === 0) this.readPending = false;
     if (raw.length === 0) return;
@@ -142,13 +211,14 @@ export class StreamInbox {
     try {
       await this.handler(entries);
     } catch (err) {
+      if (!this.running) throw err; // closing: leave the batch pending for whoever reads next
       const first = ids[0]!;
       const count = this.failing.firstId === first ? this.failing.count + 1 : 1;
       this.failing = { firstId: first, count };
       if (count < MAX_DELIVERIES) {
         // Not acknowledged: the batch stays pending and is read again from the pending list.
         this.readPending = true;
-        this.log.error('message handling failed; will retry', { stream: this.opts.stream, attempt: count, error: (err as Error).message });
+        this.log.error('message handling failed; will retry', { stream: this.opts.stream, attempt: count, error: describeError(err) });
         await new Promise((r) => setTimeout(r, 200 * count));
         return;
       }
@@ -172,7 +242,7 @@ export class StreamInbox {
           stream: this.opts.stream,
           entry: entry.id,
           attempts: MAX_DELIVERIES,
-          error: (err as Error).message,
+          error: describeError(err),
         });
       }
     }

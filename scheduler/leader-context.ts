@@ -1,0 +1,127 @@
+/**
+ * What the parts of a leading scheduler share during one leadership term: the ports to
+ * BullMQ and to executors, the pure state (ledger, registry, circuits), and the few rules every
+ * part applies the same way: how an image run is settled, and how a task is given up.
+ */
+import { describeError, type ErrorCode } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
+import type { SchedulerCall, TaskState } from '../protocol/types.js';
+import { applyJobAction, type AppliedOutcome } from './apply-job-action.js';
+import type { ExecutorRegistry } from './executor-registry.js';
+import type { HostCircuits } from './host-circuits.js';
+import type { JobQueue } from './job-queue.js';
+import type { TaskDemand } from './offer-matching.js';
+import { applyCircuit } from './outcome-policy.js';
+import { statusToJobAction, type JobAction, type RunOutcome } from './status-to-job.js';
+import type { LedgerItem, LedgerTask, TaskLedger } from './task-ledger.js';
+
+export interface LeaderOptions {
+  task: TaskDemand;
+  maxTasksPerOffer: number;
+  refuseSeconds: number;
+  lockDurationMs: number;
+  executorTimeoutMs: number;
+  revivePollMs: number;
+  reconcileTimeoutMs: number;
+  /** How often active jobs that nobody holds are returned to the queue. */
+  sweepIntervalMs: number;
+  /** Image runs at once against one source host. */
+  hostMaxConcurrency: number;
+}
+
+export interface OutcomeRecord {
+  jobId: string;
+  url: string;
+  outcome: JobAction['kind'];
+  reason?: ErrorCode;
+  output?: string;
+  attempt: string;
+  atMs: number;
+}
+
+/** The last outcomes, newest first, for status and the dashboard. */
+export class RecentOutcomes {
+  private readonly list: OutcomeRecord[] = [];
+  constructor(private readonly max = 50) {}
+  add(record: OutcomeRecord): void {
+    this.list.unshift(record);
+    if (this.list.length > this.max) this.list.length = this.max;
+  }
+  all(): readonly OutcomeRecord[] {
+    return this.list;
+  }
+}
+
+export interface LeaderCounters {
+  offersReceived: number;
+  offersAccepted: number;
+  offersDeclined: number;
+  tasksLaunched: number;
+  itemsByOutcome: Record<string, number>;
+}
+
+export interface LeaderContext {
+  queue: JobQueue;
+  ledger: TaskLedger;
+  registry: ExecutorRegistry;
+  circuits: HostCircuits;
+  opts: Readonly<LeaderOptions>;
+  log: Logger;
+  now: () => number;
+  /** Queues a call for an executor; calls of one batch leave together. */
+  send(executorId: string, call: SchedulerCall): void;
+  recent: RecentOutcomes;
+  counters: LeaderCounters;
+}
+
+/**
+ * Settles one image run: maps its outcome to a job action (the reason table, the host's
+ * circuit), applies it to the job, and forgets the run once the job no longer needs it.
+ * Throws when BullMQ could not be updated: the caller must not acknowledge the update then.
+ */
+export async function settleRun(ctx: LeaderContext, task: LedgerTask, item: LedgerItem, outcome: RunOutcome): Promise<AppliedOutcome> {
+  const run = { token: item.token, executorId: task.executorId, sourceUrl: item.sourceUrl, cancelled: item.cancelled };
+  const action = applyCircuit(statusToJobAction(outcome, run), item, ctx.circuits, ctx.now());
+  const applied = await applyJobAction(ctx.queue, ctx.log, item.job, item.token, action, task.executorId);
+  if (action.kind === 'progress') {
+    item.state = outcome.state;
+    item.stage = outcome.stage;
+    return applied;
+  }
+  ctx.ledger.removeItem(item.token);
+  ctx.counters.itemsByOutcome[action.kind] = (ctx.counters.itemsByOutcome[action.kind] ?? 0) + 1;
+  const record: OutcomeRecord = {
+    jobId: item.jobId,
+    url: item.sourceUrl,
+    outcome: action.kind,
+    attempt: `${item.job.attemptsMade + (action.kind === 'retry' || action.kind === 'fail' || action.kind === 'complete' ? 1 : 0)}/${item.job.opts.attempts ?? 1}`,
+    atMs: ctx.now(),
+  };
+  if (action.kind === 'complete') record.output = action.result.name;
+  else if ('reason' in action) record.reason = action.reason;
+  ctx.recent.add(record);
+  return applied;
+}
+
+/**
+ * Gives up every unfinished image run of a task with one outcome (its executor was lost, left,
+ * or never received the launch), and forgets the task. Errors are logged per run, not thrown:
+ * a run whose job could not be updated keeps its lock until the sweep returns the job.
+ */
+export async function giveUpTask(
+  ctx: LeaderContext,
+  task: LedgerTask,
+  state: TaskState,
+  reason: ErrorCode,
+  message: string,
+): Promise<void> {
+  for (const item of [...task.items.values()]) {
+    try {
+      await settleRun(ctx, task, item, { state, stage: item.stage, reason, message });
+    } catch (err) {
+      ctx.log.error('could not settle a run of a task given up', { task: task.taskId, job: item.jobId, error: describeError(err) });
+      ctx.ledger.removeItem(item.token);
+    }
+  }
+  ctx.ledger.forget(task.taskId);
+}

@@ -1,0 +1,275 @@
+/**
+ * A scheduler while it holds the leader lease: one term. It dispatches executor events to the
+ * part that owns each kind, runs the periodic duties (locks, liveness, sweep, revive), and sends
+ * the calls of each handled batch together. A term ends by handover (SIGTERM: running tasks
+ * are left to the next leader) or by abdication (the lease was lost: stop at once, write
+ * nothing more).
+ *
+ * Events are handed in one batch at a time (the inbox is sequential), so handlers never
+ * interleave with each other; timers run between batches.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { describeError } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
+import { formatResources } from '../protocol/resources.js';
+import { isTerminal, type ExecutorEvent, type ExecutorEventKind, type SchedulerCall } from '../protocol/types.js';
+import { ExecutorRegistry } from './executor-registry.js';
+import { HostCircuits, type CircuitOptions } from './host-circuits.js';
+import type { JobQueue } from './job-queue.js';
+import { giveUpTask, RecentOutcomes, type LeaderContext, type LeaderCounters, type LeaderOptions } from './leader-context.js';
+import { Liveness, type AlivePort } from './liveness.js';
+import { LockKeeper } from './lock-keeper.js';
+import { neverFits } from './offer-matching.js';
+import { OfferResponder } from './offer-responder.js';
+import { Reconciler } from './reconciler.js';
+import { StatusHandler } from './status-handler.js';
+import { TaskLedger } from './task-ledger.js';
+
+export interface LeaderBus {
+  /** Delivers calls to one executor's inbox, in order, stamped with this term's epoch. */
+  send(executorId: string, calls: SchedulerCall[]): Promise<void>;
+  /** Called on signs of life, so the executor's inbox does not expire while it is alive. */
+  keepInbox(executorId: string): Promise<void>;
+}
+
+export interface LeaderPorts {
+  queue: JobQueue;
+  bus: LeaderBus;
+  alive: AlivePort;
+  isCancelled(jobId: string): Promise<boolean>;
+}
+
+export type { LeaderOptions } from './leader-context.js';
+
+type Handlers = { [K in ExecutorEventKind]: (event: Extract<ExecutorEvent, { kind: K }>) => Promise<void> };
+
+export class Leader {
+  readonly ledger = new TaskLedger();
+  readonly registry = new ExecutorRegistry();
+  readonly circuits: HostCircuits;
+  readonly recent = new RecentOutcomes();
+  readonly counters: LeaderCounters = { offersReceived: 0, offersAccepted: 0, offersDeclined: 0, tasksLaunched: 0, itemsByOutcome: {} };
+  readonly ctx: LeaderContext;
+  readonly offers: OfferResponder;
+  readonly reconciler: Reconciler;
+  private readonly statuses: StatusHandler;
+  private readonly locks: LockKeeper;
+  readonly liveness: Liveness;
+  private timers: NodeJS.Timeout[] = [];
+  private revivePolling = false;
+  /** The calls of the batch or duty being handled, sent together when it ends (per async context). */
+  private readonly outbox = new AsyncLocalStorage<Map<string, SchedulerCall[]>>();
+  private ended = false;
+
+  constructor(
+    private readonly ports: LeaderPorts,
+    readonly opts: Readonly<LeaderOptions>,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+    circuitOptions?: CircuitOptions,
+    /** Runs the periodic duties; tests pass a no-op and drive them by hand. */
+    private readonly every: (ms: number, fn: () => void) => NodeJS.Timeout | undefined = (ms, fn) => setInterval(fn, ms),
+  ) {
+    this.circuits = new HostCircuits(circuitOptions);
+    this.ctx = {
+      queue: ports.queue,
+      ledger: this.ledger,
+      registry: this.registry,
+      circuits: this.circuits,
+      opts,
+      log,
+      now,
+      send: (executorId, call) => this.send(executorId, call),
+      recent: this.recent,
+      counters: this.counters,
+    };
+    this.offers = new OfferResponder(this.ctx);
+    this.reconciler = new Reconciler(this.ctx, { adoptService: async () => false, isCancelled: ports.isCancelled });
+    this.statuses = new StatusHandler(this.ctx, {
+      reconcile: (executorId, taskIds) => this.reconciler.ask(executorId, taskIds),
+      serviceUpdate: async () => undefined,
+      isCancelled: ports.isCancelled,
+    });
+    this.locks = new LockKeeper(this.ctx, this.offers.parked);
+    this.liveness = new Liveness(this.ctx, ports.alive, this.offers.parked, (id) => this.reconciler.ask(id, []));
+  }
+
+  /** Starts the term: timers, then reconciliation with every live executor. */
+  async start(): Promise<void> {
+    const every = (ms: number, fn: () => Promise<void>) => {
+      const timer = this.every(ms, () => void this.guarded(fn));
+      if (timer) this.timers.push(timer);
+    };
+    every(this.opts.revivePollMs, () => this.reviveIfWork());
+    every(Math.max(500, this.opts.lockDurationMs / 3), () => this.locks.keep());
+    every(Math.max(200, Math.min(1000, this.opts.executorTimeoutMs / 4)), () => this.liveness.poll());
+    const live = await this.liveness.discover();
+    await this.guarded(async () => this.reconciler.begin(live));
+    await this.reconciler.finished;
+    if (!this.ended) every(this.opts.sweepIntervalMs, () => this.liveness.sweep());
+  }
+
+  get activeTasks(): number {
+    return this.ledger.size;
+  }
+
+  /**
+   * Handles one inbox batch in order. Updates of different tasks are independent: handled
+   * together, their Redis calls share round trips; everything else keeps its order. A RUNNING
+   * update followed in the same batch by its task's terminal update is not written.
+   */
+  async handleEvents(events: ExecutorEvent[]): Promise<void> {
+    const ending = new Set(events.flatMap((e) => (e.kind === 'update' && isTerminal(e.status.state) ? [e.status.taskId] : [])));
+    await this.flushAfter(async () => {
+      let updates: Promise<void>[] = [];
+      for (const event of events) {
+        if (event.kind === 'update') {
+          updates.push(this.statuses.handle(event.status, ending.has(event.status.taskId)));
+          continue;
+        }
+        await Promise.all(updates);
+        updates = [];
+        await this.dispatch(event);
+      }
+      await Promise.all(updates);
+    });
+  }
+
+  private readonly handlers: Handlers = {
+    register: async (e) => {
+      const record = this.registry.see(e.executorId, this.now());
+      Object.assign(record, { hostname: e.hostname, total: e.resources, bootId: e.bootId, advertiseHost: e.advertiseHost, declined: false, lost: false });
+      await this.ports.bus.keepInbox(e.executorId);
+      this.log.info('executor registered', { executor: e.executorId, host: e.hostname, resources: formatResources(e.resources) });
+      // A restarted executor runs nothing of what it ran before.
+      const running = new Set(e.running);
+      for (const task of this.ledger.tasksOn(e.executorId)) {
+        if (!running.has(task.taskId)) await giveUpTask(this.ctx, task, 'TASK_LOST', 'EXECUTOR_LOST', `executor ${e.executorId} restarted`);
+      }
+      if (neverFits(e.resources, this.opts.task)) {
+        this.log.warn('executor can never fit a task; raise its resources or lower TASK_CPUS/TASK_MEM_MB', { executor: e.executorId });
+      }
+    },
+    heartbeat: async (e) => {
+      const record = this.registry.see(e.executorId, this.now());
+      Object.assign(record, { total: e.resources, used: e.used, running: e.running, inboxHealthy: e.inboxHealthy, draining: e.draining, bootId: e.bootId });
+      await this.ports.bus.keepInbox(e.executorId);
+      if (record.lost) return; // liveness notices its return and reconciles it
+      const known = new Set(e.tasks);
+      await this.reconcileLaunches(e.executorId, known);
+      const unknown = e.tasks.filter((t) => !this.ledger.get(t));
+      if (unknown.length > 0 && this.reconciler.done) this.reconciler.ask(e.executorId, unknown);
+    },
+    offer: async (e) => {
+      if (this.registry.get(e.executorId)?.lost) {
+        // It was given up for dead: first learn what it still runs.
+        this.reconciler.ask(e.executorId, []);
+        this.send(e.executorId, { kind: 'decline', offerId: e.offer.id, refuseSeconds: 1 });
+        return;
+      }
+      this.registry.see(e.executorId, this.now()).advertiseHost = e.offer.advertiseHost;
+      await this.offers.respond(e.offer);
+    },
+    rescind: async (e) => this.log.debug('offer rescinded', { executor: e.executorId, offer: e.offerId }),
+    update: async (e) => this.statuses.handle(e.status, false),
+    unregister: async (e) => {
+      this.log.info('executor unregistered', { executor: e.executorId, reason: e.reason });
+      for (const task of this.ledger.tasksOn(e.executorId)) {
+        await giveUpTask(this.ctx, task, 'TASK_LOST', 'EXECUTOR_SHUTDOWN', `executor ${e.executorId} left: ${e.reason}`);
+      }
+      this.registry.remove(e.executorId);
+    },
+    reconciled: async (e) => {
+      const record = this.registry.see(e.executorId, this.now());
+      record.total = e.resources;
+      await this.reconciler.handleReport(e.executorId, e.tasks);
+    },
+  };
+
+  private async dispatch(event: ExecutorEvent): Promise<void> {
+    const handler = this.handlers[event.kind] as (e: ExecutorEvent) => Promise<void>;
+    await handler(event);
+  }
+
+  /**
+   * A run launched on `executorId` well before this heartbeat that the executor does not know
+   * never reached it: its job goes back to the queue without spending an attempt, and the
+   * launch is killed in case it still arrives.
+   */
+  private async reconcileLaunches(executorId: string, known: ReadonlySet<string>): Promise<void> {
+    const graceMs = Math.max(5_000, this.opts.executorTimeoutMs);
+    for (const task of this.ledger.tasksOn(executorId)) {
+      if (known.has(task.taskId) || task.adopted || this.now() - task.launchedAtMs <= graceMs) continue;
+      this.log.warn('launched task unknown to its executor; requeued and killed', { task: task.taskId, executor: executorId });
+      this.send(executorId, { kind: 'kill', taskId: task.taskId, reason: 'TASK_KILLED' });
+      await giveUpTask(this.ctx, task, 'TASK_LOST', 'INVALID_OFFER', 'the launch never reached the executor');
+    }
+  }
+
+  /** Revives declined executors once runnable jobs exist (a cheap count, only while some are declined). */
+  async reviveIfWork(): Promise<void> {
+    if (this.offers.draining || this.revivePolling || !this.registry.hasDeclined()) return;
+    this.revivePolling = true;
+    try {
+      if (!(await this.ports.queue.hasRunnableJobs(this.now()))) return;
+      for (const id of this.registry.takeDeclined()) this.send(id, { kind: 'revive' });
+    } finally {
+      this.revivePolling = false;
+    }
+  }
+
+  private send(executorId: string, call: SchedulerCall): void {
+    if (this.ended) return;
+    const outbox = this.outbox.getStore();
+    if (outbox) {
+      const calls = outbox.get(executorId) ?? [];
+      calls.push(call);
+      outbox.set(executorId, calls);
+      return;
+    }
+    this.ports.bus.send(executorId, [call]).catch((err) => this.log.warn('sending a call failed', { executor: executorId, call: call.kind, error: describeError(err) }));
+  }
+
+  /** Runs `fn` collecting its calls, then sends them, even when `fn` failed half-way. */
+  private async flushAfter(fn: () => Promise<void>): Promise<void> {
+    if (this.outbox.getStore()) return fn();
+    const outbox = new Map<string, SchedulerCall[]>();
+    try {
+      await this.outbox.run(outbox, fn);
+    } finally {
+      if (!this.ended) await Promise.all([...outbox].map(([executorId, calls]) => this.ports.bus.send(executorId, calls)));
+    }
+  }
+
+  private async guarded(fn: () => Promise<void>): Promise<void> {
+    if (this.ended) return;
+    try {
+      await this.flushAfter(fn);
+    } catch (err) {
+      this.log.warn('scheduler duty failed; will try again', { error: describeError(err) });
+    }
+  }
+
+  private stopTimers(): void {
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    this.reconciler.stop();
+  }
+
+  /**
+   * SIGTERM: stop launching, return parked jobs, and leave running tasks to the next leader
+   * (their locks outlive the handover; the next leader adopts them).
+   */
+  async handover(): Promise<void> {
+    this.offers.draining = true;
+    this.stopTimers();
+    await this.offers.releaseParked();
+    this.ended = true;
+  }
+
+  /** The lease was lost: another leader may be acting. Stop at once and write nothing more. */
+  abdicate(): void {
+    this.ended = true;
+    this.stopTimers();
+  }
+}

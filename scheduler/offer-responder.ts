@@ -1,0 +1,178 @@
+/**
+ * Answers one offer: takes as many jobs as fit it from the queue, turns them into tasks and
+ * launches them, or declines. Jobs whose source host is failing wait (delayed, no attempt
+ * spent); jobs whose host already has its share of runs are parked here, locked, and launched
+ * by a later offer, so one host's backlog never starves the others nor hammers that host.
+ */
+import { randomUUID } from 'node:crypto';
+import { describeError } from '../common/errors.js';
+import { formatResources, subtract } from '../protocol/resources.js';
+import type { ImageItem, Offer, Resources, TaskInfo } from '../protocol/types.js';
+import { applyJobAction } from './apply-job-action.js';
+import { sourceHost } from './host-circuits.js';
+import type { QueuedJob } from './job-queue.js';
+import type { LeaderContext } from './leader-context.js';
+import { planLaunch, tasksThatFit } from './offer-matching.js';
+import type { LedgerItem, LedgerTask } from './task-ledger.js';
+import { validateJobData } from './validate-job.js';
+
+export interface ParkedJob {
+  job: QueuedJob;
+  token: string;
+  host: string;
+  sinceMs: number;
+}
+
+/** A job taken for an offer, ready to become a run. */
+interface Candidate {
+  job: QueuedJob;
+  token: string;
+  host: string;
+  probe: boolean;
+}
+
+/** Extra resources an offer must keep after image tasks (services take theirs first). */
+export type ServicePlanner = (offer: Offer) => { tasks: TaskInfo[]; used: Resources };
+
+export class OfferResponder {
+  /** Jobs held back because their host is at its limit, by token. */
+  readonly parked = new Map<string, ParkedJob>();
+  draining = false;
+
+  constructor(
+    private readonly ctx: LeaderContext,
+    private readonly planServices: ServicePlanner = () => ({ tasks: [], used: { cpus: 0, memMb: 0, ports: [] } }),
+  ) {}
+
+  async respond(offer: Offer): Promise<void> {
+    const ctx = this.ctx;
+    ctx.counters.offersReceived++;
+    if (this.draining) return this.decline(offer, ctx.opts.refuseSeconds);
+    const services = this.planServices(offer);
+    const free = subtract(offer.resources, services.used);
+    const fit = tasksThatFit(free, ctx.opts.task, ctx.opts.maxTasksPerOffer);
+    const candidates = fit > 0 ? await this.candidates(fit) : [];
+    const slices = planLaunch(free, ctx.opts.task, candidates.length);
+    const imageTasks = candidates.map((c, i) => this.launchRun(offer, c, slices[i]!));
+    const tasks = [...services.tasks, ...imageTasks];
+    if (tasks.length === 0) {
+      // Nothing fits: hear again when more is free. No work: wait out the refuse period (or a revive).
+      if (fit === 0) return this.decline(offer, 0);
+      ctx.registry.markDeclined(offer.executorId);
+      return this.decline(offer, this.parked.size > 0 ? 0 : ctx.opts.refuseSeconds);
+    }
+    ctx.counters.offersAccepted++;
+    ctx.counters.tasksLaunched += tasks.length;
+    ctx.send(offer.executorId, { kind: 'launch', offerId: offer.id, tasks });
+    ctx.log.debug('launched', { executor: offer.executorId, offer: offer.id, tasks: tasks.length, offered: formatResources(offer.resources) });
+  }
+
+  private decline(offer: Offer, refuseSeconds: number): void {
+    this.ctx.counters.offersDeclined++;
+    this.ctx.send(offer.executorId, { kind: 'decline', offerId: offer.id, refuseSeconds });
+  }
+
+  /** Up to `wanted` runnable jobs: parked ones whose host has room first, then fresh ones. */
+  private async candidates(wanted: number): Promise<Candidate[]> {
+    const ctx = this.ctx;
+    const chosen: Candidate[] = [];
+    const starting = new Map<string, number>();
+    const room = (host: string) => ctx.ledger.runsOnHost(host) + (starting.get(host) ?? 0) < ctx.opts.hostMaxConcurrency;
+    const choose = (c: Candidate) => {
+      chosen.push(c);
+      starting.set(c.host, (starting.get(c.host) ?? 0) + 1);
+    };
+    for (const p of [...this.parked.values()]) {
+      if (chosen.length >= wanted) break;
+      if (!room(p.host)) continue;
+      this.parked.delete(p.token);
+      choose({ job: p.job, token: p.token, host: p.host, probe: false });
+    }
+    const missing = wanted - chosen.length;
+    if (missing <= 0) return chosen;
+    // All fetches at once: they share a round trip, and surplus ones simply come back empty.
+    // allSettled, not all: a job already moved to active under its token must still be launched
+    // (or failed) even if a sibling fetch failed, or it would sit locked until the sweep.
+    const tokens = Array.from({ length: missing }, () => `task-${randomUUID()}`);
+    const fetched = await Promise.allSettled(tokens.map((token) => ctx.queue.take(token)));
+    for (const [i, result] of fetched.entries()) {
+      if (result.status === 'rejected') {
+        ctx.log.warn('fetching a job failed', { error: describeError(result.reason) });
+        continue;
+      }
+      const job = result.value;
+      if (!job) continue;
+      const token = tokens[i]!;
+      const problem = validateJobData(job.data);
+      if (problem) {
+        ctx.log.warn('job has invalid data; failed without retry', { job: job.id, problem });
+        await applyJobAction(ctx.queue, ctx.log, job, token, { kind: 'fail', reason: 'INVALID_TASK', message: `INVALID_TASK: ${problem}` });
+        continue;
+      }
+      const host = sourceHost(job.data.url);
+      const admission = ctx.circuits.admit(host, ctx.now());
+      if (admission.kind === 'wait') {
+        await applyJobAction(ctx.queue, ctx.log, job, token, {
+          kind: 'delay',
+          reason: 'DOWNLOAD_CONNECTION',
+          message: `source ${host} is failing; waiting for it without spending an attempt`,
+          untilMs: admission.untilMs + Math.round(Math.random() * 500),
+        });
+        continue;
+      }
+      if (!room(host) && admission.kind !== 'probe') {
+        this.parked.set(token, { job, token, host, sinceMs: ctx.now() });
+        continue;
+      }
+      choose({ job, token, host, probe: admission.kind === 'probe' });
+    }
+    return chosen;
+  }
+
+  private launchRun(offer: Offer, c: Candidate, resources: Resources): TaskInfo {
+    const ctx = this.ctx;
+    const image: ImageItem = {
+      token: c.token,
+      jobId: String(c.job.id),
+      sourceUrl: c.job.data.url,
+      outputName: c.job.data.output,
+      attempt: c.job.attemptsMade + 1,
+    };
+    const info: TaskInfo = { taskId: c.token, name: `invert job ${c.job.id}`, executorId: offer.executorId, resources, images: [image] };
+    const item: LedgerItem = {
+      token: c.token,
+      jobId: image.jobId,
+      job: c.job,
+      sourceUrl: image.sourceUrl,
+      host: c.host,
+      state: 'TASK_STAGING',
+      stage: 'none',
+      cancelled: false,
+      probe: c.probe,
+    };
+    const task: LedgerTask = {
+      taskId: info.taskId,
+      executorId: offer.executorId,
+      info,
+      launchedAtMs: ctx.now(),
+      adopted: false,
+      state: 'TASK_STAGING',
+      stage: 'none',
+      healthy: undefined,
+      items: new Map([[item.token, item]]),
+      seenUuids: new Set(),
+    };
+    ctx.ledger.add(task);
+    return info;
+  }
+
+  /** Parked jobs go back to the queue (a handover: nobody runs them). */
+  async releaseParked(): Promise<void> {
+    for (const p of [...this.parked.values()]) {
+      this.parked.delete(p.token);
+      await this.ctx.queue.requeue(String(p.job.id), p.token).catch((err) =>
+        this.ctx.log.warn('could not return a parked job', { job: p.job.id, error: describeError(err) }),
+      );
+    }
+  }
+}
