@@ -23,8 +23,9 @@ try {
       '',
     ].join('\n'),
   );
-  const name = await stack.unexpectedExit;
-  log.error('a pipeline process died; stopping', { process: name });
+  // Dead processes are restarted (stack/restart-policy.ts); only one that keeps dying ends the stack.
+  const failure = await stack.gaveUp;
+  log.error('gave up restarting a pipeline process; stopping', { process: failure.process, reason: failure.reason });
   await stack.stop();
   process.exit(1);
 } catch (err) {
