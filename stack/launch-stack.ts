@@ -1,5 +1,5 @@
 /**
- * Brings up the whole pipeline on one machine as separate processes (fileserver, scheduler,
+ * Brings up the whole pipeline on one machine as separate processes (fileserver, scheduler(s),
  * N executors), each from its own main.js, with its output prefixed by its name, and keeps it up:
  * a process that dies on its own is restarted with backoff (supervised-child.ts). Finds Redis or
  * starts a private one. Used by `npm start`, `npm run batch` and the benchmark.
@@ -22,6 +22,8 @@ type Role = 'fileserver' | 'scheduler' | 'executor';
 export interface StackOptions {
   redisUrl: string;
   executors: number;
+  /** Default 1; named `scheduler-N` when more than one. */
+  schedulers?: number;
   /** 0 picks a free port. */
   port: number;
   host: string;
@@ -55,7 +57,7 @@ export interface RunningStack {
   uploadToken: string;
   /** Resolves when a process kept dying and the launcher gave up restarting it; the rest run on until stop(). */
   gaveUp: Promise<StackFailure>;
-  /** Stops every process in order (executors, scheduler, fileserver), cancelling pending restarts. Idempotent. */
+  /** Stops every process in order (executors, schedulers, fileserver), cancelling pending restarts. Idempotent. */
   stop(): Promise<void>;
 }
 
@@ -133,7 +135,7 @@ export async function launchStack(opts: StackOptions, log: Logger): Promise<Runn
     });
     await withTimeout(fileserver.ready, 30_000, 'the fileserver did not start within 30 s');
     await waitForHealth(fileserverUrl);
-    startChild('scheduler', 'scheduler', {});
+    for (const name of schedulerNames(opts.schedulers ?? 1)) startChild('scheduler', name, {});
     for (let i = 1; i <= opts.executors; i++) {
       startChild('executor', `executor-${i}`, { EXECUTOR_ID: `${prefix}-${i}`, EXECUTOR_CPUS: executorCpus });
     }
@@ -143,6 +145,11 @@ export async function launchStack(opts: StackOptions, log: Logger): Promise<Runn
     throw err;
   }
   return { redisUrl, fileserverUrl, imagesBaseUrl: `${fileserverUrl}/images/`, uploadToken, gaveUp, stop };
+}
+
+/** `scheduler` alone; `scheduler-1`..`scheduler-N` when there are several. */
+export function schedulerNames(count: number): string[] {
+  return count === 1 ? ['scheduler'] : Array.from({ length: count }, (_, i) => `scheduler-${i + 1}`);
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {

@@ -9,8 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createLogger } from '../common/log.js';
-import { launchStack, type StackOptions } from '../stack/launch-stack.js';
+import { launchStack, schedulerNames, type StackOptions } from '../stack/launch-stack.js';
 import { DEFAULT_RESTART_POLICY, type RestartPolicy } from '../stack/restart-policy.js';
+import { loadStackConfig } from '../stack/stack-config.js';
 import { freshQueueName, testRedisUrl } from './helpers/redis.js';
 
 interface Hit {
@@ -92,9 +93,10 @@ describe('supervised stack', () => {
     for (const pid of out.pids()) assert.equal(isRunning(pid), false, `pid ${pid} is gone`);
   });
 
-  it('stop() cancels a pending restart, stops executors, scheduler, fileserver in that order and leaves nothing behind', { timeout: 120_000 }, async (t) => {
-    const { opts, out } = await options(t, { initialDelayMs: 10 * 60_000, maxDelayMs: 10 * 60_000 });
+  it('stop() cancels a pending restart, stops executors, schedulers, fileserver in that order and leaves nothing behind', { timeout: 120_000 }, async (t) => {
+    const { opts, out } = await options(t, { initialDelayMs: 10 * 60_000, maxDelayMs: 10 * 60_000 }, { schedulers: 2 });
     const stack = await launchStack(opts, out.log);
+    for (const name of ['scheduler-1', 'scheduler-2']) assert.ok(out.lines.some((l) => l.startsWith(name) && l.includes('scheduler started')), name);
     const { match } = await out.next(/process started .*process=executor-1 pid=(\d+)/);
     process.kill(Number(match[1]), 'SIGKILL');
     await out.next(/WARN  process exited unexpectedly; restarting it .*process=executor-1 .*signal=SIGKILL .*delayMs=600000/);
@@ -102,8 +104,29 @@ describe('supervised stack', () => {
     assert.ok(!out.lines.some((l) => l.includes('process restarted')), 'the pending restart was cancelled');
     for (const pid of out.pids()) assert.equal(isRunning(pid), false, `pid ${pid} is gone`);
     const stoppedAt = (name: string) => out.lines.findIndex((l) => l.startsWith(name) && / (executor|scheduler|fileserver) stopped/.test(l));
-    const [executor, scheduler, fileserver] = ['executor-2', 'scheduler', 'fileserver'].map(stoppedAt) as [number, number, number];
-    assert.ok(Math.min(executor, scheduler, fileserver) >= 0, 'every live process said it stopped');
-    assert.ok(executor < scheduler && scheduler < fileserver, 'executors, then the scheduler, then the fileserver');
+    const [executor, scheduler1, scheduler2, fileserver] = ['executor-2', 'scheduler-1', 'scheduler-2', 'fileserver'].map(stoppedAt) as [number, number, number, number];
+    assert.ok(Math.min(executor, scheduler1, scheduler2, fileserver) >= 0, 'every live process said it stopped');
+    assert.ok(executor < Math.min(scheduler1, scheduler2) && Math.max(scheduler1, scheduler2) < fileserver, 'executors, then schedulers, then the fileserver');
   });
+});
+
+describe('SCHEDULERS', () => {
+  it('names one scheduler "scheduler" and several scheduler-N', () => {
+    assert.deepEqual(schedulerNames(1), ['scheduler']);
+    assert.deepEqual(schedulerNames(3), ['scheduler-1', 'scheduler-2', 'scheduler-3']);
+  });
+  const cases: [string, string | undefined, number | RegExp][] = [
+    ['defaults to 1', undefined, 1],
+    ['takes 8', '8', 8],
+    ['refuses 0', '0', /SCHEDULERS=0 is below 1/],
+    ['refuses 9', '9', /SCHEDULERS=9 is above 8/],
+    ['refuses a fraction', '1.5', /SCHEDULERS=1.5 is not a whole number/],
+  ];
+  for (const [name, value, expected] of cases) {
+    it(name, () => {
+      const load = () => loadStackConfig({ SCHEDULERS: value }, 0).schedulers;
+      if (expected instanceof RegExp) assert.throws(load, expected);
+      else assert.equal(load(), expected);
+    });
+  }
 });
