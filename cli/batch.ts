@@ -131,8 +131,9 @@ try {
         },
       },
     ),
-    stack.unexpectedExit.then((name) => {
-      throw new StackError(`${name} exited unexpectedly; see its output above`);
+    // A process that dies mid-batch is restarted and the batch goes on; one that keeps dying ends it.
+    stack.gaveUp.then(({ process: name, reason }) => {
+      throw new StackError(`${name} keeps dying (${reason}); gave up restarting it, see its output above`);
     }),
   ]);
   if (tty) process.stdout.write('\n');

@@ -12,19 +12,21 @@ try {
   const stack = await launchStack(config, log);
   onShutdownSignal(log, () => stack.stop());
   const redisHint = stack.redisUrl === config.redisUrl ? '' : `REDIS_URL=${stack.redisUrl} `;
+  const schedulers = config.schedulers > 1 ? `${config.schedulers} schedulers, ` : '';
   const fileserverHint = stack.fileserverUrl === 'http://127.0.0.1:8080' ? '' : `FILESERVER_URL=${stack.fileserverUrl} `;
   console.log(
     [
       '',
-      `pipeline is up: fileserver ${stack.fileserverUrl}, ${config.executors} executors, redis ${stack.redisUrl}, queue "${config.queueName}"`,
+      `pipeline is up: fileserver ${stack.fileserverUrl}, ${schedulers}${config.executors} executors, redis ${stack.redisUrl}, queue "${config.queueName}"`,
       `  add work (another terminal):  ${redisHint}${fileserverHint}npm run enqueue images.txt`,
       `  results:                      ${config.uploadDir}  (also ${stack.fileserverUrl}/files/<name>)`,
       `  stop:                         Ctrl-C (running tasks finish first)`,
       '',
     ].join('\n'),
   );
-  const name = await stack.unexpectedExit;
-  log.error('a pipeline process died; stopping', { process: name });
+  // Dead processes are restarted (stack/restart-policy.ts); only one that keeps dying ends the stack.
+  const failure = await stack.gaveUp;
+  log.error('gave up restarting a pipeline process; stopping', { process: failure.process, reason: failure.reason });
   await stack.stop();
   process.exit(1);
 } catch (err) {

@@ -1,25 +1,29 @@
 /**
- * Brings up the whole pipeline on one machine as separate processes (fileserver, scheduler,
- * N executors), each from its own main.js, with its output prefixed by its name. Finds Redis
- * or starts a private one. Used by `npm start`, `npm run batch` and the benchmark.
+ * Brings up the whole pipeline on one machine as separate processes (fileserver, scheduler(s),
+ * N executors), each from its own main.js, with its output prefixed by its name, and keeps it up:
+ * a process that dies on its own is restarted with backoff (supervised-child.ts). Finds Redis or
+ * starts a private one. Used by `npm start`, `npm run batch` and the benchmark.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
 import type { Logger } from '../common/log.js';
 import { redisAnswers } from '../common/redis.js';
 import { freePort } from './free-port.js';
 import { redisServerOnPath, startPrivateRedis, type PrivateRedis } from './private-redis.js';
+import { DEFAULT_RESTART_POLICY, type RestartPolicy } from './restart-policy.js';
+import { StackError } from './stack-error.js';
+import { SupervisedChild } from './supervised-child.js';
 
-export class StackError extends Error {
-  override readonly name = 'StackError';
-}
+export { StackError };
+
+type Role = 'fileserver' | 'scheduler' | 'executor';
 
 export interface StackOptions {
   redisUrl: string;
   executors: number;
+  /** Default 1; named `scheduler-N` when more than one. */
+  schedulers?: number;
   /** 0 picks a free port. */
   port: number;
   host: string;
@@ -36,6 +40,14 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** Where children's prefixed output goes; defaults to stderr. */
   output?: (line: string) => void;
+  /** When a process that died is restarted; default DEFAULT_RESTART_POLICY. */
+  restartPolicy?: Readonly<RestartPolicy>;
+}
+
+/** A process that kept dying and is no longer restarted. */
+export interface StackFailure {
+  process: string;
+  reason: string;
 }
 
 export interface RunningStack {
@@ -43,17 +55,10 @@ export interface RunningStack {
   fileserverUrl: string;
   imagesBaseUrl: string;
   uploadToken: string;
-  /** Resolves when a child exits on its own (not via stop()). */
-  unexpectedExit: Promise<string>;
+  /** Resolves when a process kept dying and the launcher gave up restarting it; the rest run on until stop(). */
+  gaveUp: Promise<StackFailure>;
+  /** Stops every process in order (executors, schedulers, fileserver), cancelling pending restarts. Idempotent. */
   stop(): Promise<void>;
-}
-
-interface Child {
-  name: string;
-  proc: ChildProcess;
-  exited: Promise<number | null>;
-  /** Resolves when the child reports it is up (common/shutdown.ts notifyReady). */
-  ready: Promise<void>;
 }
 
 const mainOf = (proc: string) => fileURLToPath(new URL(`../${proc}/main.js`, import.meta.url));
@@ -92,61 +97,34 @@ export async function launchStack(opts: StackOptions, log: Logger): Promise<Runn
     UPLOAD_TOKEN: uploadToken,
   };
 
-  const children: Child[] = [];
-  let stopping = false;
+  const children: { role: Role; child: SupervisedChild }[] = [];
   // If the launcher dies without stop() (an uncaught error), its detached children go with it.
-  process.once('exit', () => children.forEach((c) => c.proc.exitCode === null && c.proc.kill('SIGTERM')));
-  let reportExit: (name: string) => void = () => undefined;
-  const unexpectedExit = new Promise<string>((resolve) => (reportExit = resolve));
+  process.once('exit', () => children.forEach(({ child }) => child.killNow()));
+  let reportGiveUp: (failure: StackFailure) => void = () => undefined;
+  const gaveUp = new Promise<StackFailure>((resolve) => (reportGiveUp = resolve));
 
-  const startChild = (name: string, proc: string, env: Record<string, string>): Child => {
-    // Own process group: Ctrl-C in the terminal reaches only this launcher, which then stops the
-    // children in order (executors drain while the scheduler and fileserver still serve them).
-    const child = spawn(process.execPath, [mainOf(proc)], {
-      env: { ...baseEnv, ...env },
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      detached: true,
-    });
-    const ready = new Promise<void>((resolve, reject) => {
-      child.once('message', () => resolve());
-      child.once('exit', (code) => reject(new StackError(`${name} exited during start-up (code ${code}); see its output above`)));
-    });
-    ready.catch(() => undefined);
-    const width = 12;
-    for (const stream of [child.stdout, child.stderr]) {
-      if (stream) createInterface({ input: stream }).on('line', (line) => output(`${name.padEnd(width)}| ${line}`));
-    }
-    const exited = new Promise<number | null>((resolve) =>
-      child.once('exit', (code) => {
-        if (!stopping) {
-          log.error('process exited unexpectedly', { process: name, code });
-          reportExit(name);
-        }
-        resolve(code);
-      }),
+  const startChild = (role: Role, name: string, env: Record<string, string>): SupervisedChild => {
+    const child = new SupervisedChild(
+      { name, script: mainOf(role), env: { ...baseEnv, ...env } },
+      { log, output, policy: opts.restartPolicy ?? DEFAULT_RESTART_POLICY, onGiveUp: (reason) => reportGiveUp({ process: name, reason }) },
     );
-    const entry = { name, proc: child, exited, ready };
-    children.push(entry);
-    return entry;
+    children.push({ role, child });
+    return child;
   };
 
-  const stopChildren = async (list: Child[], timeoutMs: number) => {
-    for (const c of list) if (c.proc.exitCode === null) c.proc.kill('SIGTERM');
-    const timer = setTimeout(() => list.forEach((c) => c.proc.exitCode === null && c.proc.kill('SIGKILL')), timeoutMs);
-    await Promise.all(list.map((c) => c.exited));
-    clearTimeout(timer);
-  };
+  const stopRole = (role: Role, timeoutMs: number) =>
+    Promise.all(children.filter((c) => c.role === role).map(({ child }) => child.stop(timeoutMs)));
 
-  const stop = async () => {
-    stopping = true;
-    const named = (prefix: string) => children.filter((c) => c.name.startsWith(prefix));
-    // Executors first: they finish their tasks, which still need the scheduler (acknowledgements)
-    // and the fileserver (uploads); then the scheduler; the fileserver last.
-    await stopChildren(named('executor'), 60_000);
-    await stopChildren(named('scheduler'), 30_000);
-    await stopChildren(named('fileserver'), 10_000);
-    await privateRedis?.stop();
-  };
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      // Executors first: they finish their tasks, which still need the scheduler (acknowledgements)
+      // and the fileserver (uploads); then the scheduler; the fileserver last.
+      await stopRole('executor', 60_000);
+      await stopRole('scheduler', 30_000);
+      await stopRole('fileserver', 10_000);
+      await privateRedis?.stop();
+    })());
 
   try {
     const fileserver = startChild('fileserver', 'fileserver', {
@@ -155,17 +133,23 @@ export async function launchStack(opts: StackOptions, log: Logger): Promise<Runn
       UPLOAD_DIR: opts.uploadDir,
       IMAGES_DIR: opts.imagesDir,
     });
-    await waitForHealth(fileserverUrl, fileserver);
-    startChild('scheduler', 'scheduler', {});
+    await withTimeout(fileserver.ready, 30_000, 'the fileserver did not start within 30 s');
+    await waitForHealth(fileserverUrl);
+    for (const name of schedulerNames(opts.schedulers ?? 1)) startChild('scheduler', name, {});
     for (let i = 1; i <= opts.executors; i++) {
-      startChild(`executor-${i}`, 'executor', { EXECUTOR_ID: `${prefix}-${i}`, EXECUTOR_CPUS: executorCpus });
+      startChild('executor', `executor-${i}`, { EXECUTOR_ID: `${prefix}-${i}`, EXECUTOR_CPUS: executorCpus });
     }
-    await withTimeout(Promise.all(children.map((c) => c.ready)), 30_000, 'the pipeline processes did not all start within 30 s');
+    await withTimeout(Promise.all(children.map(({ child }) => child.ready)), 30_000, 'the pipeline processes did not all start within 30 s');
   } catch (err) {
     await stop();
     throw err;
   }
-  return { redisUrl, fileserverUrl, imagesBaseUrl: `${fileserverUrl}/images/`, uploadToken, unexpectedExit, stop };
+  return { redisUrl, fileserverUrl, imagesBaseUrl: `${fileserverUrl}/images/`, uploadToken, gaveUp, stop };
+}
+
+/** `scheduler` alone; `scheduler-1`..`scheduler-N` when there are several. */
+export function schedulerNames(count: number): string[] {
+  return count === 1 ? ['scheduler'] : Array.from({ length: count }, (_, i) => `scheduler-${i + 1}`);
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
@@ -178,9 +162,9 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, message: string):
   }
 }
 
-async function waitForHealth(url: string, child: Child): Promise<void> {
+/** The fileserver said it listens; this checks it answers at the address the others will use. */
+async function waitForHealth(url: string): Promise<void> {
   for (let i = 0; i < 200; i++) {
-    if (child.proc.exitCode !== null) throw new StackError(`the fileserver exited (code ${child.proc.exitCode}); see its output above`);
     try {
       const res = await fetch(`${url}/healthz`);
       if (res.ok) return;

@@ -6,6 +6,11 @@ export interface StackConfig {
   redisUrl: string;
   queueName: string;
   executors: number;
+  /**
+   * Scheduler processes. More than one is for leader election (design.md); until schedulers
+   * have it, several compete for the same queue and status stream.
+   */
+  schedulers: number;
   port: number;
   host: string;
   uploadDir: string;
@@ -30,6 +35,7 @@ export function loadStackConfig(env: Record<string, string | undefined>, default
     redisUrl: r.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
     queueName: r.string('QUEUE_NAME', DEFAULT_QUEUE_NAME),
     executors: r.int('EXECUTORS', 2, { min: 1, max: 64 }),
+    schedulers: r.int('SCHEDULERS', 1, { min: 1, max: 8 }),
     port: r.int('PORT', defaultPort, { min: 0, max: 65535 }),
     host: r.string('HOST', '127.0.0.1'),
     uploadDir: resolve(r.string('UPLOAD_DIR', './uploads')),

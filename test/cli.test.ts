@@ -1,10 +1,12 @@
 /**
  * The README's commands as a user runs them: real processes, real Redis, real HTTP.
- * `batch` inverts a list and exits 1 when an image failed; `start` shuts down cleanly on SIGTERM.
+ * `batch` inverts a list and exits 1 when an image failed; `start` shuts down cleanly on SIGTERM
+ * and restarts a process killed under it.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +22,9 @@ interface Run {
   stderr: string;
 }
 
-function run(script: string, args: string[], env: Record<string, string>, onStdout?: (text: string, kill: () => void) => void): Promise<Run> {
+type Watcher = (text: string, kill: () => void) => void;
+
+function run(script: string, args: string[], env: Record<string, string>, onStdout?: Watcher, onStderr?: Watcher): Promise<Run> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -30,7 +34,10 @@ function run(script: string, args: string[], env: Record<string, string>, onStdo
       stdout += d.toString();
       onStdout?.(stdout, () => child.kill('SIGTERM'));
     });
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      onStderr?.(stderr, () => child.kill('SIGTERM'));
+    });
     child.on('exit', (code) => {
       clearTimeout(guard);
       resolve({ code, stdout, stderr });
@@ -79,6 +86,47 @@ describe('command line', () => {
     assert.match(result.stdout, /inverted 2 of 2 images/);
   });
 
+  it('batch goes on when an executor is killed mid-batch: it is restarted and its tasks retried', async (t) => {
+    const w = await workspace();
+    t.after(() => rm(w.root, { recursive: true, force: true }));
+    // Sources answer slowly, so the first request means a task is running on the executor.
+    let firstRequest: () => void = () => undefined;
+    const requested = new Promise<void>((resolve) => (firstRequest = resolve));
+    const red = await readFile(join(w.images, 'red.png'));
+    const server = createServer((_req, res) => {
+      firstRequest();
+      setTimeout(() => res.writeHead(200, { 'content-type': 'image/png', 'content-length': red.length }).end(red), 1500);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    t.after(() => new Promise<void>((r) => server.close(() => r())));
+    const address = server.address();
+    const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    const list = join(w.root, 'images.txt');
+    await writeFile(list, [1, 2, 3].map((n) => `${base}/red-${n}.png`).join('\n') + '\n');
+    const env = {
+      REDIS_URL: await testRedisUrl(),
+      QUEUE_NAME: freshQueueName('cli'),
+      IMAGES_DIR: w.images,
+      UPLOAD_DIR: w.uploads,
+      EXECUTORS: '1',
+      LOG_LEVEL: 'info',
+      ALLOW_PRIVATE_NETWORKS: 'true',
+    };
+    let killedPid: number | undefined;
+    const result = await run(cli('batch'), [list], env, undefined, (stderr) => {
+      const started = /process started proc=batch process=executor-1 pid=(\d+)/.exec(stderr);
+      if (killedPid === undefined && started) {
+        killedPid = Number(started[1]);
+        void requested.then(() => process.kill(Number(started[1]), 'SIGKILL'));
+      }
+    });
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(result.stdout, /inverted 3 of 3 images/);
+    assert.match(result.stderr, new RegExp(`process exited unexpectedly; restarting it proc=batch process=executor-1 pid=${killedPid} signal=SIGKILL`));
+    assert.match(result.stderr, /process restarted proc=batch process=executor-1/);
+    assert.match(result.stderr, /EXECUTOR_LOST/, 'the tasks it ran were lost and retried');
+  });
+
   it('start brings the stack up and stops every process cleanly on SIGTERM', async (t) => {
     const w = await workspace();
     t.after(() => rm(w.root, { recursive: true, force: true }));
@@ -96,5 +144,56 @@ describe('command line', () => {
       assert.match(result.stderr, new RegExp(`${name}\\s*\\| .*(stopped)`), `${name} stopped cleanly`);
     }
     assert.doesNotMatch(result.stderr, /exited unexpectedly|ERROR/);
+  });
+
+  it('start restarts an executor killed with SIGKILL under its id, then stops every process cleanly on SIGTERM', async (t) => {
+    const w = await workspace();
+    t.after(() => rm(w.root, { recursive: true, force: true }));
+    const env = { REDIS_URL: await testRedisUrl(), QUEUE_NAME: freshQueueName('cli'), IMAGES_DIR: w.images, UPLOAD_DIR: w.uploads, PORT: '0', EXECUTORS: '2', LOG_LEVEL: 'info' };
+    // Each step waits for the output it needs: the stack up, then the pid from the launcher's log,
+    // then executor-1 registered a second time.
+    let up = false;
+    let stderr = '';
+    let killedPid: number | undefined;
+    let signalled = false;
+    const step = (kill: () => void) => {
+      const started = /process started proc=start process=executor-1 pid=(\d+)/.exec(stderr);
+      if (up && killedPid === undefined && started) {
+        killedPid = Number(started[1]);
+        process.kill(killedPid, 'SIGKILL');
+      }
+      const registrations = stderr.match(/^executor-1\s*\| .*executor registered/gm)?.length ?? 0;
+      if (!signalled && killedPid !== undefined && registrations >= 2) {
+        signalled = true;
+        kill();
+      }
+    };
+    const result = await run(
+      cli('start'),
+      [],
+      env,
+      (text, kill) => {
+        up = text.includes('pipeline is up');
+        step(kill);
+      },
+      (text, kill) => {
+        stderr = text;
+        step(kill);
+      },
+    );
+    assert.ok(signalled, result.stdout + result.stderr);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, new RegExp(`WARN  process exited unexpectedly; restarting it proc=start process=executor-1 pid=${killedPid} signal=SIGKILL upMs=\\d+ delayMs=1000`));
+    const restarted = /INFO  process restarted proc=start process=executor-1 pid=(\d+) restarts=1/.exec(result.stderr);
+    assert.ok(restarted, result.stderr);
+    assert.notEqual(Number(restarted[1]), killedPid);
+    assert.match(result.stderr, /executor-1\s*\| .*executor registered proc=executor-1 executor=executor-1/);
+    for (const name of ['fileserver', 'scheduler', 'executor-1', 'executor-2']) {
+      assert.match(result.stderr, new RegExp(`${name}\\s*\\| .*(stopped)`), `${name} stopped cleanly`);
+    }
+    assert.doesNotMatch(result.stderr, /ERROR/);
+    for (const pid of [...result.stderr.matchAll(/process (?:started|restarted) .*pid=(\d+)/g)].map((m) => Number(m[1]))) {
+      assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, `pid ${pid} is gone`);
+    }
   });
 });
