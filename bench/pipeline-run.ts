@@ -7,6 +7,7 @@ import { enqueueUrls } from '../client/enqueue-urls.js';
 import type { Logger } from '../common/log.js';
 import type { ImageJobData, ImageJobResult } from '../common/queue.js';
 import { createRedis } from '../common/redis.js';
+import { streamNames } from '../protocol/stream-names.js';
 import { launchStack } from '../stack/launch-stack.js';
 import { childProcesses, CpuMeter, processCpuSeconds, redisCpuSeconds } from './cpu-meter.js';
 import { BENCH_JOB_POLICY, collectResults, waitForFinished } from './queue-results.js';
@@ -32,9 +33,10 @@ export async function runPipeline(
 ): Promise<RunResult> {
   const uploadDir = await mkdtemp(join(tmpdir(), 'bench-uploads-'));
   const queueName = `bench-${Date.now()}`;
+  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   const stack = await launchStack(
     {
-      redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+      redisUrl,
       executors,
       port: 0,
       host: '127.0.0.1',
@@ -72,8 +74,14 @@ export async function runPipeline(
   } finally {
     await queue.obliterate({ force: true }).catch(() => undefined);
     await queue.close();
-    connection.disconnect();
     await stack.stop();
+    // The run's message streams outlive the processes; a private Redis went with the stack.
+    if (stack.redisUrl === redisUrl) {
+      const names = streamNames(queueName);
+      const inboxes = Array.from({ length: executors }, (_, i) => names.executorInbox(`executor-${i + 1}`));
+      await connection.del(names.schedulerInbox, ...inboxes).catch(() => undefined);
+    }
+    connection.disconnect();
     await rm(uploadDir, { recursive: true, force: true });
   }
 }
