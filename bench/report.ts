@@ -40,10 +40,11 @@ export function ratios(runs: readonly LabelledRun[]): string[] {
 }
 
 function cpuCells(result: RunResult): string[] {
-  return result.cpu.map((c) => {
-    const seconds = Number.isFinite(c.seconds) ? c.seconds : Number.NaN;
-    return `| ${c.process} | ${seconds.toFixed(2)} | ${((seconds * 1000) / result.stats.images).toFixed(1)} |`;
-  });
+  const cell = (process: string, seconds: number) => `| ${process} | ${seconds.toFixed(2)} | ${((seconds * 1000) / result.stats.images).toFixed(1)} |`;
+  const cells = result.cpu.map((c) => cell(c.process, c.seconds));
+  // The sum is what the run costs the machine per image, whatever else shares the cores meanwhile.
+  if (result.cpu.length > 1) cells.push(cell('all of these', result.cpu.reduce((n, c) => n + c.seconds, 0)));
+  return cells;
 }
 
 /** CPU seconds of each process during each run's timed section, and per image. */
