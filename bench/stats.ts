@@ -28,3 +28,25 @@ export function summarize(images: readonly { megapixels: number }[], wallMs: num
     p95Ms: percentile(latenciesMs, 95),
   };
 }
+
+/** A process's CPU seconds (user + system, all threads) during a run's timed section. */
+export interface CpuShare {
+  process: string;
+  seconds: number;
+}
+
+/** One timed run: its figures, the images that failed, and what each process spent on it. */
+export interface RunResult {
+  stats: RunStats;
+  failed: string[];
+  cpu: CpuShare[];
+  /** Images in flight at once, for the runs that sweep it. */
+  concurrency?: number;
+}
+
+/** The fastest run without failures, or the fastest run when all had some; undefined for none. */
+export function bestRun<T extends RunResult>(runs: readonly T[]): T | undefined {
+  const clean = runs.filter((r) => r.failed.length === 0);
+  const pool = clean.length > 0 ? clean : runs;
+  return pool.reduce<T | undefined>((best, r) => (best === undefined || r.stats.imagesPerSecond > best.stats.imagesPerSecond ? r : best), undefined);
+}

@@ -1,0 +1,87 @@
+/** Run (b): the whole pipeline as launchStack brings it up, the fileserver serving the sources over HTTP. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { enqueueUrls } from '../client/enqueue-urls.js';
+import type { Logger } from '../common/log.js';
+import type { ImageJobData, ImageJobResult } from '../common/queue.js';
+import { createRedis } from '../common/redis.js';
+import { streamNames } from '../protocol/stream-names.js';
+import { launchStack } from '../stack/launch-stack.js';
+import { childProcesses, CpuMeter, processCpuSeconds, redisCpuSeconds } from './cpu-meter.js';
+import { BENCH_JOB_POLICY, collectResults, waitForFinished } from './queue-results.js';
+import { imageUrls, WARM_UP_IMAGES, type SourceImage } from './source-images.js';
+import { summarize, type RunResult } from './stats.js';
+
+/** The stack's node processes by role ('executor', 'scheduler', 'fileserver'), found as children of this process. */
+function stackProcesses(): Map<string, number[]> {
+  const roles = new Map<string, number[]>();
+  for (const { pid, script } of childProcesses(process.pid)) {
+    const role = /[\\/](\w+)[\\/]main\.js$/.exec(script)?.[1];
+    if (role !== undefined) roles.set(role, [...(roles.get(role) ?? []), pid]);
+  }
+  return roles;
+}
+
+export async function runPipeline(
+  dir: string,
+  images: SourceImage[],
+  executors: number,
+  env: Record<string, string>,
+  log: Logger,
+): Promise<RunResult> {
+  const uploadDir = await mkdtemp(join(tmpdir(), 'bench-uploads-'));
+  const queueName = `bench-${Date.now()}`;
+  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const stack = await launchStack(
+    {
+      redisUrl,
+      executors,
+      port: 0,
+      host: '127.0.0.1',
+      uploadDir,
+      imagesDir: dir,
+      queueName,
+      env,
+    },
+    log,
+  );
+  const connection = createRedis(stack.redisUrl, log, 'bench');
+  const queue = new Queue<ImageJobData, ImageJobResult>(queueName, { connection });
+  try {
+    const inputs = imageUrls(stack.imagesBaseUrl, images);
+    const warm = await enqueueUrls(queue, inputs.slice(0, WARM_UP_IMAGES), BENCH_JOB_POLICY);
+    await waitForFinished(queue, warm.length, stack.unexpectedExit);
+
+    const meter = new CpuMeter([
+      ...[...stackProcesses()].map(([role, pids]) => ({
+        process: pids.length > 1 ? `${role} (x${pids.length})` : role,
+        read: () => pids.reduce((sum, pid) => sum + processCpuSeconds(pid), 0),
+      })),
+      { process: 'redis-server (whole server)', read: () => redisCpuSeconds(connection) },
+    ]);
+    // Same URLs again: outputs overwrite, so the timed run does exactly the work of the raw run.
+    await meter.start();
+    const started = performance.now();
+    const jobs = await enqueueUrls(queue, inputs, BENCH_JOB_POLICY);
+    await waitForFinished(queue, warm.length + jobs.length, stack.unexpectedExit);
+    const wallMs = performance.now() - started;
+    const cpu = await meter.stop();
+
+    const { latenciesMs, failed } = await collectResults(queue, jobs);
+    return { stats: summarize(images, wallMs, latenciesMs), failed, cpu };
+  } finally {
+    await queue.obliterate({ force: true }).catch(() => undefined);
+    await queue.close();
+    await stack.stop();
+    // The run's message streams outlive the processes; a private Redis went with the stack.
+    if (stack.redisUrl === redisUrl) {
+      const names = streamNames(queueName);
+      const inboxes = Array.from({ length: executors }, (_, i) => names.executorInbox(`executor-${i + 1}`));
+      await connection.del(names.schedulerInbox, ...inboxes).catch(() => undefined);
+    }
+    connection.disconnect();
+    await rm(uploadDir, { recursive: true, force: true });
+  }
+}
