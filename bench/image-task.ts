@@ -10,7 +10,6 @@ import { loadExecutorConfig } from '../executor/config.js';
 import { createDownloader } from '../executor/download.js';
 import { invertImage } from '../executor/invert.js';
 import { createUploader } from '../executor/upload.js';
-import { loadSchedulerConfig } from '../scheduler/config.js';
 
 export interface ImageTaskInput {
   url: string;
@@ -30,8 +29,8 @@ export type ImageTask = (input: ImageTaskInput) => Promise<ImageTaskResult>;
 /** Reads FILESERVER_URL, UPLOAD_TOKEN, MAX_INPUT_PIXELS and the executors' other settings; exits 2 on a bad one. */
 export function createImageTask(processName: string, env: Record<string, string | undefined>): ImageTask {
   const config = configOrExit(processName, () => loadExecutorConfig(env));
-  // Where the scheduler tells executors to upload, derived from FILESERVER_URL the same way.
-  const { uploadUrl } = configOrExit(processName, () => loadSchedulerConfig(env));
+  // Where executors upload: their own FILESERVER_URL's /upload.
+  const { uploadUrl } = config;
   const download = createDownloader(config.download);
   const upload = createUploader({ token: config.uploadToken, timeoutMs: config.uploadTimeoutMs, retries: config.uploadRetries });
 

@@ -7,7 +7,7 @@ import { enqueueUrls } from '../client/enqueue-urls.js';
 import type { Logger } from '../common/log.js';
 import type { ImageJobData, ImageJobResult } from '../common/queue.js';
 import { createRedis } from '../common/redis.js';
-import { streamNames } from '../protocol/stream-names.js';
+import { keysFor } from '../common/keys.js';
 import { launchStack } from '../stack/launch-stack.js';
 import { childProcesses, CpuMeter, processCpuSeconds, redisCpuSeconds } from './cpu-meter.js';
 import { BENCH_JOB_POLICY, collectResults, waitForFinished } from './queue-results.js';
@@ -52,7 +52,7 @@ export async function runPipeline(
   try {
     const inputs = imageUrls(stack.imagesBaseUrl, images);
     const warm = await enqueueUrls(queue, inputs.slice(0, WARM_UP_IMAGES), BENCH_JOB_POLICY);
-    await waitForFinished(queue, warm.length, stack.unexpectedExit);
+    await waitForFinished(queue, warm.length, stack.gaveUp.then((f) => `${f.process}: ${f.reason}`));
 
     const meter = new CpuMeter([
       ...[...stackProcesses()].map(([role, pids]) => ({
@@ -65,7 +65,7 @@ export async function runPipeline(
     await meter.start();
     const started = performance.now();
     const jobs = await enqueueUrls(queue, inputs, BENCH_JOB_POLICY);
-    await waitForFinished(queue, warm.length + jobs.length, stack.unexpectedExit);
+    await waitForFinished(queue, warm.length + jobs.length, stack.gaveUp.then((f) => `${f.process}: ${f.reason}`));
     const wallMs = performance.now() - started;
     const cpu = await meter.stop();
 
@@ -75,11 +75,10 @@ export async function runPipeline(
     await queue.obliterate({ force: true }).catch(() => undefined);
     await queue.close();
     await stack.stop();
-    // The run's message streams outlive the processes; a private Redis went with the stack.
+    // The run's streams and keys outlive the processes; a private Redis went with the stack.
     if (stack.redisUrl === redisUrl) {
-      const names = streamNames(queueName);
-      const inboxes = Array.from({ length: executors }, (_, i) => names.executorInbox(`executor-${i + 1}`));
-      await connection.del(names.schedulerInbox, ...inboxes).catch(() => undefined);
+      const keys = await connection.keys(`${keysFor(queueName).base}:*`).catch(() => [] as string[]);
+      if (keys.length > 0) await connection.del(...keys).catch(() => undefined);
     }
     connection.disconnect();
     await rm(uploadDir, { recursive: true, force: true });
