@@ -32,6 +32,8 @@ export class Reconciler {
   private resolveFinished: () => void = () => undefined;
   /** Resolves when the takeover reconciliation is complete. */
   readonly finished: Promise<void> = new Promise((resolve) => (this.resolveFinished = resolve));
+  /** Runs adopted from executors' reports during this term. */
+  adopted = 0;
   /** Explicit reconcile requests sent recently, by task id: not repeated within a few seconds. */
   private readonly asked = new Map<string, number>();
   done = false;
@@ -123,6 +125,7 @@ export class Reconciler {
     }
     if (task.items.size === 0) return;
     ctx.ledger.add(task);
+    this.adopted += task.items.size;
     ctx.log.info('adopted a running task', { executor: executorId, task: task.taskId, runs: task.items.size });
     // Outcomes the executor already has (finished, awaiting our acknowledgement) apply now.
     for (const s of status.items) {
@@ -160,7 +163,7 @@ export class Reconciler {
     }
     ctx.log.info('reconciled', {
       why,
-      adopted: ctx.ledger.itemCount,
+      adopted: this.adopted,
       requeued,
       unanswered: [...this.waitingFor].join(',') || undefined,
     });
