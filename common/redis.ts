@@ -10,6 +10,8 @@ export function createRedis(url: string, log: Logger, name: string, extra: Redis
     maxRetriesPerRequest: null,
     enableReadyCheck: true,
     connectionName: name,
+    // CLIENT SETINFO is unknown before Redis 7.2 and needs an ACL grant after: not worth either.
+    disableClientInfo: true,
     retryStrategy: (times) => Math.min(times * 200, 2000),
     ...extra,
   });

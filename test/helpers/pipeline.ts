@@ -44,12 +44,13 @@ export const TOKEN = 'test-token-123';
 export async function startPipeline(opts: {
   executors: number;
   redisUrl?: string;
+  queueName?: string;
   schedulerEnv?: Record<string, string>;
   executorEnv?: Record<string, string>;
 }): Promise<Pipeline> {
   const log = createLogger({ test: true }, (process.env.TEST_LOG_LEVEL as 'debug' | undefined) ?? 'silent');
   const redisUrl = opts.redisUrl ?? (await testRedisUrl());
-  const queueName = freshQueueName('pipeline');
+  const queueName = opts.queueName ?? freshQueueName('pipeline');
   const uploadDir = await mkdtemp(join(tmpdir(), 'pipeline-uploads-'));
   const imagesDir = await mkdtemp(join(tmpdir(), 'pipeline-images-'));
 
