@@ -13,10 +13,10 @@ import { parseDocument } from 'yaml';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const COMPOSE_TEXT = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
 const SERVICES = ['redis', 'fileserver', 'scheduler', 'executor'] as const;
-const KNOWN_ENV = new Set([
-  'REDIS_URL', 'QUEUE_NAME', 'FILESERVER_URL', 'UPLOAD_TOKEN', 'UPLOAD_DIR', 'IMAGES_DIR', 'HOST', 'PORT',
-  'EXECUTOR_ID', 'EXECUTOR_CPUS', 'EXECUTOR_MEM_MB', 'TASK_CPUS', 'TASK_MEM_MB', 'LOG_LEVEL',
-]);
+/** The settings the README documents (its settings table): compose may use no others. */
+const KNOWN_ENV = new Set(
+  [...readFileSync(join(ROOT, 'README.md'), 'utf8').matchAll(/^\| `([A-Z][A-Z0-9_]+)`(?: \/ `([A-Z][A-Z0-9_]+)`)? \|/gm)].flatMap((m) => [m[1]!, ...(m[2] ? [m[2]] : [])]),
+);
 
 // ---- small readers that turn the parsed YAML (unknown) into checked shapes ----
 
