@@ -24,12 +24,17 @@ export interface ExecutorConfig {
   ackResendMs: number;
   stageUpdateMs: number;
   shutdownAckWaitMs: number;
+  services: { healthIntervalMs: number; startTimeoutMs: number; healthFailures: number };
   /** An inbox read overdue by this much is abandoned and its connection re-made. */
   inboxReadGraceMs: number;
 }
 
+/** Mesos agents offer this range by default too. */
+export const DEFAULT_EXECUTOR_PORTS = '31000-32000';
+
 function parsePorts(text: string, r: EnvReader): PortRange[] {
   const ranges: PortRange[] = [];
+  if (text.trim().toLowerCase() === 'none') return ranges;
   for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
     const m = /^(\d+)(?:-(\d+))?$/.exec(part);
     const begin = Number(m?.[1]);
@@ -53,7 +58,7 @@ export function loadExecutorConfig(env: Record<string, string | undefined>): Rea
     resources: {
       cpus: r.number('EXECUTOR_CPUS', availableParallelism(), { min: 0.01 }),
       memMb: r.number('EXECUTOR_MEM_MB', defaultMemMb, { min: 1 }),
-      ports: parsePorts(r.string('EXECUTOR_PORTS', ''), r),
+      ports: parsePorts(r.string('EXECUTOR_PORTS', DEFAULT_EXECUTOR_PORTS), r),
     },
     uploadUrl: new URL('upload', fileserverUrl.href.endsWith('/') ? fileserverUrl.href : `${fileserverUrl.href}/`).href,
     uploadToken: r.required('UPLOAD_TOKEN', 'the bearer token the fileserver expects (same value as its UPLOAD_TOKEN)'),
@@ -80,6 +85,11 @@ export function loadExecutorConfig(env: Record<string, string | undefined>): Rea
     ackResendMs: r.int('ACK_RESEND_MS', 5_000, { min: 50 }),
     stageUpdateMs: r.int('STAGE_UPDATE_MS', 500, { min: 0 }),
     shutdownAckWaitMs: r.int('SHUTDOWN_ACK_WAIT_MS', 10_000, { min: 0 }),
+    services: {
+      healthIntervalMs: r.int('SERVICE_HEALTH_INTERVAL_MS', 2_000, { min: 100 }),
+      startTimeoutMs: r.int('SERVICE_START_TIMEOUT_MS', 10_000, { min: 500 }),
+      healthFailures: r.int('SERVICE_HEALTH_FAILURES', 3, { min: 1, max: 100 }),
+    },
     inboxReadGraceMs: r.int('INBOX_READ_GRACE_MS', 3_000, { min: 100 }),
   };
   if (/[\s:]/.test(config.executorId) || config.executorId === '') {

@@ -16,6 +16,8 @@ import type { ExecutorEvent, ItemStatus, ReceivedCall, Resources, Stage, TaskInf
 import { BoundedSet } from './bounded-set.js';
 import { OfferBook } from './offer-book.js';
 import { runImage, type RunResult, type TaskDeps } from './run-task.js';
+import { ServiceInstance, type InstanceStatus, type ServiceOptions } from './service-instance.js';
+import { UnackedUpdates } from './unacked-updates.js';
 
 /** Distributes Omit over the event union so each variant keeps its own fields. */
 type EventBody = ExecutorEvent extends infer E ? (E extends ExecutorEvent ? Omit<E, 'executorId' | 'sentAtMs' | 'bootId'> : never) : never;
@@ -41,7 +43,11 @@ export interface ExecutorOptions {
   /** Intermediate RUNNING updates (stage changes) are sent at most this often per task. */
   stageUpdateMs: number;
   shutdownAckWaitMs: number;
+  services: Omit<ServiceOptions, 'advertiseHost'>;
 }
+
+/** A port another process turned out to hold is not offered again for this long. */
+const PORT_WITHHOLD_MS = 60_000;
 
 interface RunningItem {
   status: ItemStatus;
@@ -55,16 +61,16 @@ interface RunningTask {
   lastUpdateMs: number;
 }
 
-interface UnackedUpdate {
-  status: TaskStatus;
+interface ServiceTask {
   info: TaskInfo;
-  sentAtMs: number;
+  instance: ServiceInstance;
 }
 
 export class Executor {
   private readonly book: OfferBook;
   private readonly tasks = new Map<string, RunningTask>();
-  private readonly unacked = new Map<string, UnackedUpdate>();
+  private readonly services = new Map<string, ServiceTask>();
+  private readonly unacked = new UnackedUpdates();
   /** Task ids of recent launches, so a redelivered launch is recognised. */
   private readonly launched = new BoundedSet<string>(10_000);
   /** Ids (tasks or image tokens) killed before or while they ran, with why. */
@@ -93,6 +99,10 @@ export class Executor {
     return this.tasks.size;
   }
 
+  get runningServices(): number {
+    return this.services.size;
+  }
+
   get epoch(): number {
     return this.maxEpoch;
   }
@@ -100,7 +110,7 @@ export class Executor {
   async start(): Promise<void> {
     const { hostname, resources, advertiseHost } = this.opts;
     await this.heartbeatAlive();
-    await this.send({ kind: 'register', hostname, resources, running: [...this.tasks.keys()], pid: process.pid, advertiseHost });
+    await this.send({ kind: 'register', hostname, resources, running: [...this.tasks.keys(), ...this.services.keys()], pid: process.pid, advertiseHost });
     this.log.info('executor registered', { executor: this.opts.executorId, resources: formatResources(resources) });
     this.timers.push(
       setInterval(() => void this.heartbeat(), this.opts.heartbeatMs),
@@ -133,7 +143,7 @@ export class Executor {
       case 'kill':
         return this.kill(call.taskId, call.reason);
       case 'acknowledge':
-        this.unacked.delete(call.uuid);
+        this.unacked.ack(call.uuid);
         this.checkIdle();
         return;
       case 'reconcile':
@@ -155,17 +165,48 @@ export class Executor {
       return this.maybeOffer();
     }
     for (const info of infos) {
-      const task = this.runningTask(info);
-      if (info.service || info.images.length === 0) {
-        // Services arrive with the service work; until then they are refused cleanly.
-        this.book.release(info.resources);
-        await this.reportTerminal(task, 'TASK_ERROR', 'INVALID_TASK', 'this executor runs image tasks only');
+      if (info.service) {
+        this.startService(info);
         continue;
       }
+      const task = this.runningTask(info);
       this.tasks.set(info.taskId, task);
       void this.run(task);
     }
     await this.maybeOffer();
+  }
+
+  private startService(info: TaskInfo): void {
+    const spec = info.service!;
+    const killedAs = this.killed.get(info.taskId);
+    const instance = new ServiceInstance(info.taskId, spec, { ...this.opts.services, advertiseHost: this.opts.advertiseHost }, this.log, (status) =>
+      void this.serviceChanged(info, status),
+    );
+    this.services.set(info.taskId, { info, instance });
+    this.log.info('starting a service instance', { service: spec.name, instance: spec.instance, url: instance.url });
+    instance.start();
+    if (killedAs !== undefined) void instance.stop(killedAs);
+  }
+
+  private async serviceChanged(info: TaskInfo, status: InstanceStatus): Promise<void> {
+    const base = { taskId: info.taskId, executorId: this.opts.executorId, state: status.state, stage: 'serve' as Stage, message: status.message, timestamp: this.now() / 1000, items: [], healthy: status.healthy };
+    const update: TaskStatus = status.reason ? { ...base, reason: status.reason } : base;
+    try {
+      if (status.state === 'TASK_RUNNING' || status.state === 'TASK_STARTING') {
+        await this.send({ kind: 'update', status: update });
+        return;
+      }
+      this.services.delete(info.taskId);
+      this.book.release(info.resources);
+      if (status.reason === 'SERVICE_PORT_IN_USE') this.book.withhold(info.service!.port, this.now() + PORT_WITHHOLD_MS);
+      const terminal = { ...update, uuid: randomUUID().replaceAll('-', '') };
+      this.unacked.add(terminal, info, this.now());
+      this.log[status.state === 'TASK_KILLED' ? 'info' : 'warn']('service instance ended', { task: info.taskId, state: status.state, reason: status.reason, message: status.message });
+      await Promise.all([this.send({ kind: 'update', status: terminal }), this.maybeOffer()]);
+      this.checkIdle();
+    } catch (err) {
+      this.log.warn('service update not sent', { task: info.taskId, error: describeError(err) });
+    }
   }
 
   private runningTask(info: TaskInfo): RunningTask {
@@ -242,7 +283,7 @@ export class Executor {
       }
     }
     const status = { ...this.status(task, state, reason, message, [...task.items.values()].map((i) => i.status)), uuid: randomUUID().replaceAll('-', '') };
-    this.unacked.set(status.uuid, { status, info: task.info, sentAtMs: this.now() });
+    this.unacked.add(status, task.info, this.now());
     const failed = status.items.filter((i) => i.state !== 'TASK_FINISHED');
     const level = failed.length === 0 ? 'debug' : 'warn';
     this.log[level]('task ended', { task: task.info.taskId, state, failed: failed.map((i) => `${i.jobId}:${i.reason ?? i.state}`).join(',') || undefined, message: failed[0]?.message });
@@ -252,6 +293,12 @@ export class Executor {
   private async kill(id: string, reason: ErrorCode): Promise<void> {
     this.killed.set(id, reason);
     if (this.killed.size > 10_000) this.killed.delete(this.killed.keys().next().value!);
+    const service = this.services.get(id);
+    if (service) {
+      this.log.info('stopping a service instance', { task: id, service: service.info.service!.name, instance: service.info.service!.instance, reason });
+      void service.instance.stop(reason);
+      return;
+    }
     for (const task of this.tasks.values()) {
       const whole = task.info.taskId === id;
       for (const [token, item] of task.items) {
@@ -270,7 +317,11 @@ export class Executor {
     for (const task of this.tasks.values()) {
       reports.push({ info: task.info, status: this.status(task, 'TASK_RUNNING', undefined, '', [...task.items.values()].map((i) => i.status)) });
     }
-    for (const u of this.unacked.values()) reports.push({ info: u.info, status: u.status });
+    for (const { info, instance } of this.services.values()) {
+      const s = instance.status;
+      reports.push({ info, status: { taskId: info.taskId, executorId: this.opts.executorId, state: s.state, stage: 'serve', message: s.message, timestamp: this.now() / 1000, items: [], healthy: s.healthy } });
+    }
+    reports.push(...this.unacked.reports());
     await this.send({ kind: 'reconciled', epoch: this.maxEpoch, tasks: reports, resources: this.opts.resources });
   }
 
@@ -296,13 +347,13 @@ export class Executor {
   }
 
   private async heartbeat(): Promise<void> {
-    const tasks = [...this.tasks.keys(), ...[...this.unacked.values()].map((u) => u.status.taskId)];
+    const tasks = [...this.tasks.keys(), ...this.services.keys(), ...this.unacked.taskIds()];
     try {
       await Promise.all([
         this.heartbeatAlive(),
         this.send({
           kind: 'heartbeat',
-          running: this.tasks.size,
+          running: this.tasks.size + this.services.size,
           tasks,
           seq: this.seq,
           resources: this.opts.resources,
@@ -326,11 +377,7 @@ export class Executor {
         this.log.debug('offer expired unanswered', { offer: expired });
         await this.send({ kind: 'rescind', offerId: expired });
       }
-      for (const entry of this.unacked.values()) {
-        if (now - entry.sentAtMs < this.opts.ackResendMs) continue;
-        entry.sentAtMs = now;
-        await this.send({ kind: 'update', status: entry.status });
-      }
+      for (const status of this.unacked.due(now, this.opts.ackResendMs)) await this.send({ kind: 'update', status });
       await this.maybeOffer();
     } catch (err) {
       this.log.warn('executor tick failed', { error: describeError(err) });
@@ -356,19 +403,22 @@ export class Executor {
   }
 
   private checkIdle(): void {
-    if (this.idle && this.tasks.size === 0 && this.unacked.size === 0) this.idle();
+    if (this.idle && this.tasks.size === 0 && this.services.size === 0 && this.unacked.size === 0) this.idle();
   }
 
   /**
-   * SIGTERM: stop offering (taking back the outstanding offer), let running tasks finish,
-   * wait a bounded time for their terminal updates to be acknowledged, then unregister.
+   * SIGTERM: stop offering (taking back the outstanding offer), let running image tasks finish,
+   * then stop the service instances (the scheduler starts them elsewhere), wait a bounded time
+   * for the terminal updates to be acknowledged, then unregister.
    */
   async drain(): Promise<void> {
     this.draining = true;
     this.book.stopOffering();
     const rescinded = this.book.rescind();
     if (rescinded) await this.send({ kind: 'rescind', offerId: rescinded }).catch(() => undefined);
-    this.log.info('executor draining', { running: this.tasks.size });
+    this.log.info('executor draining', { running: this.tasks.size, services: this.services.size });
+    while (this.tasks.size > 0) await new Promise((r) => setTimeout(r, 50));
+    await Promise.all([...this.services.values()].map((s) => s.instance.stop('EXECUTOR_SHUTDOWN')));
     const done = new Promise<void>((resolve) => (this.idle = resolve));
     this.checkIdle();
     const deadline = new Promise<void>((resolve) => {

@@ -21,8 +21,24 @@ export class OfferBook {
   /** After a refuse-0 decline: offer again only once resources are released (or on revive). */
   private waitForRelease = false;
   private draining = false;
+  /** Ports found taken by another process: not offered until the instant given. */
+  private readonly withheld = new Map<number, number>();
 
   constructor(readonly total: Resources) {}
+
+  /** Keeps a port out of offers until `untilMs` (something else on this host listens on it). */
+  withhold(port: number, untilMs: number): void {
+    this.withheld.set(port, untilMs);
+  }
+
+  private withheldPorts(nowMs: number): Resources {
+    const ports = [];
+    for (const [port, until] of this.withheld) {
+      if (until <= nowMs) this.withheld.delete(port);
+      else ports.push({ begin: port, end: port });
+    }
+    return { cpus: 0, memMb: 0, ports };
+  }
 
   get outstanding(): OutstandingOffer | undefined {
     return this.offer;
@@ -32,8 +48,8 @@ export class OfferBook {
     return this.used;
   }
 
-  free(): Resources {
-    return subtract(subtract(this.total, this.used), this.offer?.resources ?? EMPTY);
+  free(nowMs = Date.now()): Resources {
+    return subtract(subtract(subtract(this.total, this.used), this.offer?.resources ?? EMPTY), this.withheldPorts(nowMs));
   }
 
   /** When the refuse filter lifts, if one is set. */
@@ -42,7 +58,7 @@ export class OfferBook {
   }
 
   canOffer(nowMs: number): boolean {
-    const free = this.free();
+    const free = this.free(nowMs);
     return (
       !this.draining &&
       this.offer === undefined &&
@@ -55,7 +71,7 @@ export class OfferBook {
 
   /** Reserves everything free for a new offer. Call only when canOffer() is true. */
   makeOffer(id: string, nowMs: number, ttlMs: number): OutstandingOffer {
-    this.offer = { id, resources: this.free(), expiresAtMs: nowMs + ttlMs };
+    this.offer = { id, resources: this.free(nowMs), expiresAtMs: nowMs + ttlMs };
     return this.offer;
   }
 

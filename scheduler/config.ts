@@ -42,6 +42,8 @@ export function loadSchedulerConfig(env: Record<string, string | undefined>): Re
     reconcileTimeoutMs: r.int('RECONCILE_TIMEOUT_MS', 5_000, { min: 100 }),
     sweepIntervalMs: r.int('STALLED_INTERVAL_MS', 5_000, { min: 200 }),
     hostMaxConcurrency: r.int('HOST_MAX_CONCURRENCY', 32, { min: 1 }),
+    serviceShare: r.number('SERVICE_SHARE', 0.5, { min: 0, max: 1 }),
+    serviceSpreadWaitMs: r.int('SERVICE_SPREAD_WAIT_MS', 5_000, { min: 0 }),
     circuits: {
       failureThreshold: r.int('HOST_FAILURE_THRESHOLD', DEFAULT_CIRCUIT_OPTIONS.failureThreshold, { min: 1 }),
       openBaseMs: r.int('HOST_OPEN_MS', DEFAULT_CIRCUIT_OPTIONS.openBaseMs, { min: 10 }),

@@ -41,6 +41,10 @@ export interface JobQueue {
   delay(job: QueuedJob, token: string, untilMs: number): Promise<void>;
   /** True when a job is waiting, or a delayed one (a retry's backoff) is due. */
   hasRunnableJobs(nowMs: number): Promise<boolean>;
+  /** BullMQ's state name ('waiting', 'active', ...), 'unknown' when the job is gone. */
+  state(jobId: string): Promise<string>;
+  /** Removes a job that is not running. */
+  remove(jobId: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -170,6 +174,14 @@ export class BullmqJobQueue implements JobQueue {
     // by the next fetch, so an offer is worth asking for.
     const [, score] = await this.connection.zrange(this.queue.keys.delayed!, 0, 0, 'WITHSCORES');
     return score !== undefined && Number(score) / 0x1000 <= nowMs;
+  }
+
+  async state(jobId: string): Promise<string> {
+    return this.queue.getJobState(jobId);
+  }
+
+  async remove(jobId: string): Promise<void> {
+    await this.queue.remove(jobId);
   }
 
   async close(): Promise<void> {

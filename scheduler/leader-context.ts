@@ -27,6 +27,10 @@ export interface LeaderOptions {
   sweepIntervalMs: number;
   /** Image runs at once against one source host. */
   hostMaxConcurrency: number;
+  /** At most this share of an executor's cpus and memory goes to service instances. */
+  serviceShare: number;
+  /** A missing service instance waits this long for an executor without one before doubling up. */
+  serviceSpreadWaitMs: number;
 }
 
 export interface OutcomeRecord {

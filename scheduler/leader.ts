@@ -17,11 +17,13 @@ import { ExecutorRegistry } from './executor-registry.js';
 import { HostCircuits, type CircuitOptions } from './host-circuits.js';
 import type { JobQueue } from './job-queue.js';
 import { giveUpTask, RecentOutcomes, type LeaderContext, type LeaderCounters, type LeaderOptions } from './leader-context.js';
+import { Cancellations, type CancelPort } from './cancellations.js';
 import { Liveness, type AlivePort } from './liveness.js';
 import { LockKeeper } from './lock-keeper.js';
 import { neverFits } from './offer-matching.js';
 import { OfferResponder } from './offer-responder.js';
 import { Reconciler } from './reconciler.js';
+import { ServiceKeeper, type ServiceStore } from './service-keeper.js';
 import { StatusHandler } from './status-handler.js';
 import { TaskLedger } from './task-ledger.js';
 
@@ -36,6 +38,8 @@ export interface LeaderPorts {
   queue: JobQueue;
   bus: LeaderBus;
   alive: AlivePort;
+  services: ServiceStore;
+  cancels: CancelPort;
   isCancelled(jobId: string): Promise<boolean>;
 }
 
@@ -52,6 +56,8 @@ export class Leader {
   readonly ctx: LeaderContext;
   readonly offers: OfferResponder;
   readonly reconciler: Reconciler;
+  readonly services: ServiceKeeper;
+  readonly cancellations: Cancellations;
   private readonly statuses: StatusHandler;
   private readonly locks: LockKeeper;
   readonly liveness: Liveness;
@@ -83,13 +89,15 @@ export class Leader {
       recent: this.recent,
       counters: this.counters,
     };
-    this.offers = new OfferResponder(this.ctx);
-    this.reconciler = new Reconciler(this.ctx, { adoptService: async () => false, isCancelled: ports.isCancelled });
+    this.services = new ServiceKeeper(this.ctx, ports.services, { serviceShare: opts.serviceShare, spreadWaitMs: opts.serviceSpreadWaitMs });
+    this.offers = new OfferResponder(this.ctx, (offer) => this.services.plan(offer));
+    this.reconciler = new Reconciler(this.ctx, { adoptService: (executorId, report) => this.services.adopt(executorId, report), isCancelled: ports.isCancelled });
     this.statuses = new StatusHandler(this.ctx, {
       reconcile: (executorId, taskIds) => this.reconciler.ask(executorId, taskIds),
-      serviceUpdate: async () => undefined,
+      serviceUpdate: (task, status) => this.services.onUpdate(task, status),
       isCancelled: ports.isCancelled,
     });
+    this.cancellations = new Cancellations(this.ctx, ports.cancels, this.offers.parked);
     this.locks = new LockKeeper(this.ctx, this.offers.parked);
     this.liveness = new Liveness(this.ctx, ports.alive, this.offers.parked, (id) => this.reconciler.ask(id, []));
   }
@@ -103,6 +111,10 @@ export class Leader {
     every(this.opts.revivePollMs, () => this.reviveIfWork());
     every(Math.max(500, this.opts.lockDurationMs / 3), () => this.locks.keep());
     every(Math.max(200, Math.min(1000, this.opts.executorTimeoutMs / 4)), () => this.liveness.poll());
+    every(1000, () => this.services.refresh());
+    every(500, () => this.cancellations.poll());
+    // Desired state first: the reconciliation adopts service instances against it.
+    await this.guarded(() => this.services.refresh());
     const live = await this.liveness.discover();
     await this.guarded(async () => this.reconciler.begin(live));
     await this.reconciler.finished;
@@ -211,7 +223,7 @@ export class Leader {
     if (this.offers.draining || this.revivePolling || !this.registry.hasDeclined()) return;
     this.revivePolling = true;
     try {
-      if (!(await this.ports.queue.hasRunnableJobs(this.now()))) return;
+      if (!this.services.wantsOffers() && !(await this.ports.queue.hasRunnableJobs(this.now()))) return;
       for (const id of this.registry.takeDeclined()) this.send(id, { kind: 'revive' });
     } finally {
       this.revivePolling = false;

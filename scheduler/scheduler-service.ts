@@ -10,6 +10,7 @@ import { describeError } from '../common/errors.js';
 import { keysFor, type Keys } from '../common/keys.js';
 import type { Logger } from '../common/log.js';
 import { createRedis } from '../common/redis.js';
+import { parseService, type ServiceDef } from '../common/service-def.js';
 import { decodeEvent, encodeCall } from '../protocol/codec.js';
 import { decodingHandler } from '../transport/decoding-handler.js';
 import { sendToStream, StreamInbox } from '../transport/stream-inbox.js';
@@ -58,6 +59,11 @@ export function startSchedulerService(config: Readonly<SchedulerConfig>, log: Lo
       keepInbox: async (executorId) => void (await commands.expire(keys.executorInbox(executorId), 86_400)),
     },
     alive: aliveReader(commands, keys),
+    services: { load: () => loadServices(commands, keys, log) },
+    cancels: {
+      pending: () => commands.smembers(keys.cancelled),
+      done: async (jobIds) => void (await commands.srem(keys.cancelled, ...jobIds)),
+    },
     isCancelled: async (jobId) => (await commands.sismember(keys.cancelled, jobId)) === 1,
   });
 
@@ -84,17 +90,22 @@ export function startSchedulerService(config: Readonly<SchedulerConfig>, log: Lo
     const sinceMs = Date.now();
     term = { leader, inbox, timers: [], sinceMs };
     termLog.info('leading', { scheduler: config.schedulerId, epoch });
+    const current = term;
+    // close() or a lost lease can end the term during any await below: stop there.
+    const ended = () => term !== current;
     await inbox.ensureGroup();
     // What a dead or deposed leader read but never acknowledged is ours now.
     const claimed = await inbox.claimAbandoned(0);
     if (claimed > 0) termLog.info('took over unacknowledged events', { events: claimed });
+    if (ended()) return;
     inbox.start();
-    term.timers.push(
+    current.timers.push(
       setInterval(() => void renew(), Math.max(100, Math.floor(config.leaseTtlMs / 3))),
       setInterval(() => void inbox.claimAbandoned(Math.max(5_000, config.leaseTtlMs * 2)).catch(() => undefined), 5_000),
       setInterval(() => void publish(), 1_000),
     );
     await leader.start();
+    if (ended()) return;
     for (const resolve of waiters.splice(0)) resolve(leader);
   }
 
@@ -181,6 +192,17 @@ export function startSchedulerService(config: Readonly<SchedulerConfig>, log: Lo
       for (const c of [commands, inboxConnection, bullConnection, subscriber]) c.disconnect();
     },
   };
+}
+
+/** The services' desired state; a definition that does not parse is reported and ignored. */
+async function loadServices(redis: Redis, keys: Keys, log: Logger): Promise<Map<string, ServiceDef>> {
+  const services = new Map<string, ServiceDef>();
+  for (const [name, text] of Object.entries(await redis.hgetall(keys.services))) {
+    const { service, problem } = parseService(text);
+    if (service) services.set(name, service);
+    else log.warn('service definition ignored', { service: name, problem });
+  }
+  return services;
 }
 
 function aliveReader(redis: Redis, keys: Keys): LeaderPorts['alive'] {

@@ -9,7 +9,9 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../common/log.js';
 import { redisAnswers } from '../common/redis.js';
+import { DEFAULT_EXECUTOR_PORTS } from '../executor/config.js';
 import { freePort } from './free-port.js';
+import { portSlices } from './port-slices.js';
 import { redisServerOnPath, startPrivateRedis, type PrivateRedis } from './private-redis.js';
 import { DEFAULT_RESTART_POLICY, type RestartPolicy } from './restart-policy.js';
 import { StackError } from './stack-error.js';
@@ -34,6 +36,8 @@ export interface StackOptions {
   uploadToken?: string | undefined;
   /** Per executor; undefined = the machine's CPUs split across the executors. */
   executorCpus?: number | undefined;
+  /** One range split among the executors (default 31000-32000), or none. */
+  executorPorts?: string;
   /** Executors are named `${prefix}-N`; default `executor`. */
   executorIdPrefix?: string;
   /** Extra environment for every child (e.g. TASK_CPUS); the caller's environment is inherited too. */
@@ -136,8 +140,9 @@ export async function launchStack(opts: StackOptions, log: Logger): Promise<Runn
     await withTimeout(fileserver.ready, 30_000, 'the fileserver did not start within 30 s');
     await waitForHealth(fileserverUrl);
     for (const name of schedulerNames(opts.schedulers ?? 1)) startChild('scheduler', name, {});
+    const ports = portSlices(opts.executorPorts ?? DEFAULT_EXECUTOR_PORTS, opts.executors);
     for (let i = 1; i <= opts.executors; i++) {
-      startChild('executor', `executor-${i}`, { EXECUTOR_ID: `${prefix}-${i}`, EXECUTOR_CPUS: executorCpus });
+      startChild('executor', `executor-${i}`, { EXECUTOR_ID: `${prefix}-${i}`, EXECUTOR_CPUS: executorCpus, EXECUTOR_PORTS: ports[i - 1]! });
     }
     await withTimeout(Promise.all(children.map(({ child }) => child.ready)), 30_000, 'the pipeline processes did not all start within 30 s');
   } catch (err) {

@@ -1,5 +1,7 @@
 import { resolve } from 'node:path';
 import { EnvReader } from '../common/config.js';
+import { DEFAULT_EXECUTOR_PORTS } from '../executor/config.js';
+import { portSlices } from './port-slices.js';
 import { DEFAULT_JOB_POLICY, DEFAULT_QUEUE_NAME, type JobPolicy } from '../common/queue.js';
 
 export interface StackConfig {
@@ -24,6 +26,8 @@ export interface StackConfig {
   uploadToken: string | undefined;
   /** Per executor; undefined = the machine's CPUs split across the executors. */
   executorCpus: number | undefined;
+  /** Split among the local executors (EXECUTOR_PORTS, default 31000-32000, or none). */
+  executorPorts: string;
   /** Executors are named `${prefix}-N`. */
   executorIdPrefix: string;
 }
@@ -49,7 +53,13 @@ export function loadStackConfig(env: Record<string, string | undefined>, default
     imagesBaseUrl: r.optionalString('IMAGES_BASE_URL') === undefined ? undefined : r.url('IMAGES_BASE_URL', ''),
     uploadToken: r.optionalString('UPLOAD_TOKEN'),
     executorCpus: r.optionalString('EXECUTOR_CPUS') === undefined ? undefined : r.number('EXECUTOR_CPUS', 1, { min: 0.01 }),
+    executorPorts: r.string('EXECUTOR_PORTS', DEFAULT_EXECUTOR_PORTS),
     executorIdPrefix: r.string('EXECUTOR_ID', 'executor'),
   };
+  try {
+    portSlices(config.executorPorts, config.executors);
+  } catch (err) {
+    r.problem((err as Error).message);
+  }
   return r.done(config);
 }

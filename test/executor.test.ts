@@ -46,6 +46,7 @@ function setup(download: TaskDeps['download'] = async () => Buffer.from('img')) 
       ackResendMs: 60_000,
       stageUpdateMs: 0,
       shutdownAckWaitMs: 0,
+      services: { healthIntervalMs: 1000, startTimeoutMs: 5000, healthFailures: 3 },
     },
     silentLogger,
   );

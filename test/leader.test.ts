@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { silentLogger } from '../common/log.js';
 import type { ExecutorEvent, ItemStatus, Offer, SchedulerCall, TaskInfo, TaskReport, TaskStatus } from '../protocol/types.js';
+import type { ServiceDef } from '../common/service-def.js';
 import { Leader, type LeaderOptions } from '../scheduler/leader.js';
 import { FakeQueue } from './helpers/fake-queue.js';
 
@@ -19,6 +20,8 @@ const OPTS: LeaderOptions = {
   reconcileTimeoutMs: 60_000,
   sweepIntervalMs: 100_000,
   hostMaxConcurrency: 32,
+  serviceShare: 0.5,
+  serviceSpreadWaitMs: 5000,
 };
 type EventBody = ExecutorEvent extends infer E ? (E extends ExecutorEvent ? Omit<E, 'sentAtMs' | 'bootId'> : never) : never;
 const result = { name: 'x.png', url: 'u', bytes: 1, width: 1, height: 1, format: 'png', durationMs: 1, downloadMs: 0, invertMs: 1, uploadMs: 0, sourceBytes: 1 };
@@ -28,6 +31,8 @@ describe('Leader', () => {
   let queue: FakeQueue;
   let sent: { to: string; call: SchedulerCall }[];
   let seqs: Map<string, string>;
+  let services: Map<string, ServiceDef>;
+  let cancelled: Set<string>;
   let leader: Leader;
   let previous: Leader | undefined;
 
@@ -38,7 +43,9 @@ describe('Leader', () => {
         queue,
         bus: { send: async (to, calls) => void sent.push(...calls.map((call) => ({ to, call }))), keepInbox: async () => undefined },
         alive: { knownExecutors: async () => [...seqs.keys()], readSeqs: async (ids) => new Map(ids.flatMap((id) => (seqs.has(id) ? [[id, seqs.get(id)!]] : []))) },
-        isCancelled: async () => false,
+        services: { load: async () => services },
+        cancels: { pending: async () => [...cancelled], done: async (ids) => ids.forEach((id) => cancelled.delete(id)) },
+        isCancelled: async (id) => cancelled.has(id),
       },
       { ...OPTS, ...opts },
       silentLogger,
@@ -69,6 +76,8 @@ describe('Leader', () => {
     queue = new FakeQueue();
     sent = [];
     seqs = new Map();
+    services = new Map();
+    cancelled = new Set();
     make();
     await leader.start();
   });
@@ -292,6 +301,105 @@ describe('Leader', () => {
     assert.deepEqual(launched().map((t) => t.images[0]?.jobId), ['1', '2']);
     assert.equal(leader.offers.parked.size, 1);
   });
+  describe('services', () => {
+    const def = (name: string, instances: number, cpus = 0.1): ServiceDef => ({
+      name, instances, body: Buffer.from('hi'), contentType: 'text/plain', cpus, memMb: 64, healthPath: '/healthz', createdAtMs: 0, updatedAtMs: 0,
+    });
+    const register = (executorId: string, cpus = 2) =>
+      ev({ executorId, kind: 'register', hostname: 'h', resources: { cpus, memMb: 4096, ports: [{ begin: 31000, end: 31009 }] }, running: [], pid: 1, advertiseHost: '10.0.0.1' });
+    const portOffer = (id: string, executorId: string, cpus = 2, ports = [{ begin: 31000, end: 31009 }]) =>
+      ev({ executorId, kind: 'offer', offer: { id, executorId, hostname: 'h', resources: { cpus, memMb: 4096, ports }, ttlMs: 10_000, advertiseHost: '10.0.0.1' } });
+    const serviceLaunches = () => launched().filter((t) => t.service);
+
+    it('spreads instances across executors, one port each from the offer', async () => {
+      services.set('hello', def('hello', 2));
+      await leader.services.refresh();
+      await leader.handleEvents([register('e1'), register('e2'), portOffer('o1', 'e1')]);
+      assert.deepEqual(serviceLaunches().map((t) => [t.executorId, t.service?.instance, t.service?.port, t.resources.ports]), [['e1', 0, 31000, [{ begin: 31000, end: 31000 }]]]);
+      await leader.handleEvents([portOffer('o2', 'e1', 1.9, [{ begin: 31001, end: 31009 }])]);
+      assert.equal(serviceLaunches().length, 1, 'waits for e2 rather than doubling up on e1');
+      await leader.handleEvents([portOffer('o3', 'e2')]);
+      assert.deepEqual(serviceLaunches().map((t) => [t.executorId, t.service?.instance]), [['e1', 0], ['e2', 1]]);
+    });
+
+    it('doubles up when no other executor offers within the spread wait', async () => {
+      services.set('hello', def('hello', 2));
+      await leader.services.refresh();
+      await leader.handleEvents([register('e1'), register('e2'), portOffer('o1', 'e1')]);
+      now += 6_000;
+      await leader.handleEvents([portOffer('o2', 'e1', 1.9, [{ begin: 31001, end: 31009 }])]);
+      assert.deepEqual(serviceLaunches().map((t) => [t.executorId, t.service?.port]), [['e1', 31000], ['e1', 31001]]);
+    });
+
+    it('keeps services within their share of an executor, and image tasks take what is left but no port', async () => {
+      services.set('big', def('big', 3, 0.6));
+      await leader.services.refresh();
+      queue.add('1');
+      await leader.handleEvents([register('e1'), portOffer('o1', 'e1')]);
+      assert.equal(serviceLaunches().length, 1, 'half of 2 cpus holds one 0.6-cpu instance');
+      const images = launched().filter((t) => t.images.length > 0);
+      assert.equal(images.length, 1);
+      assert.deepEqual(images[0]?.resources.ports, [], 'image tasks take no port');
+    });
+
+    it('scales down by killing the highest instances, and replaces an instance that ended', async () => {
+      services.set('hello', def('hello', 2));
+      await leader.services.refresh();
+      await leader.handleEvents([register('e1'), portOffer('o1', 'e1')]);
+      now += 6_000;
+      await leader.handleEvents([portOffer('o2', 'e1', 1.9, [{ begin: 31001, end: 31009 }])]);
+      const [first, second] = serviceLaunches();
+      services.set('hello', def('hello', 1));
+      await leader.services.refresh();
+      assert.deepEqual(calls('kill').map((s) => s.call), [{ kind: 'kill', taskId: second!.taskId, reason: 'TASK_KILLED' }]);
+      const ended = (t: TaskInfo, state: TaskStatus['state'], uuid: string) =>
+        ev({ executorId: 'e1', kind: 'update', status: { taskId: t.taskId, executorId: 'e1', state, stage: 'serve', message: '', timestamp: 1, uuid, items: [] } });
+      await leader.handleEvents([ended(second!, 'TASK_KILLED', 'k1')]);
+      await leader.handleEvents([portOffer('o3', 'e1', 1.8, [{ begin: 31001, end: 31009 }])]);
+      assert.equal(serviceLaunches().length, 2, 'nothing relaunched after a scale-down');
+      await leader.handleEvents([ended(first!, 'TASK_FAILED', 'f1')]);
+      await leader.handleEvents([portOffer('o4', 'e1', 2)]);
+      assert.deepEqual(serviceLaunches().slice(2).map((t) => [t.service?.name, t.service?.instance]), [['hello', 0]], 'the failed instance is replaced');
+    });
+
+    it('revives declined executors when an instance is missing', async () => {
+      await leader.handleEvents([register('e1'), portOffer('o1', 'e1')]);
+      assert.equal(calls('decline').length, 1);
+      services.set('hello', def('hello', 1));
+      await leader.services.refresh();
+      await leader.reviveIfWork();
+      assert.deepEqual(calls('revive').map((s) => s.to), ['e1']);
+    });
+  });
+
+  describe('cancel', () => {
+    it('kills a running job\'s run with reason CANCELLED and fails the job as CANCELLED, without retry', async () => {
+      queue.add('1');
+      await leader.handleEvents([offer('o1', 0.5)]);
+      const t = launched()[0]!;
+      cancelled.add('1');
+      await leader.handleEvents([]);
+      await leader.cancellations.poll();
+      assert.deepEqual(calls('kill').map((s) => s.call), [{ kind: 'kill', taskId: t.taskId, reason: 'CANCELLED' }]);
+      await leader.handleEvents([update(t, { state: 'TASK_KILLED', reason: 'TASK_KILLED' }, 'k')]);
+      assert.deepEqual(queue.calls, ['fail 1 CANCELLED']);
+      await leader.cancellations.poll();
+      assert.equal(cancelled.size, 0, 'done with it once the job is finished');
+    });
+
+    it('fails a parked job and removes one that went back to waiting', async () => {
+      make({ hostMaxConcurrency: 1 });
+      await leader.start();
+      for (const id of ['1', '2']) queue.add(id);
+      await leader.handleEvents([offer('o1', 2)]);
+      assert.equal(leader.offers.parked.size, 1);
+      queue.add('3');
+      cancelled.add('2').add('3');
+      await leader.cancellations.poll();
+      assert.deepEqual(queue.calls.sort(), ['fail 2 CANCELLED', 'remove 3']);
+      assert.equal(leader.offers.parked.size, 0);
+    });
+  });
 });
 
 describe('Leader takeover', () => {
@@ -306,6 +414,8 @@ describe('Leader takeover', () => {
         queue,
         bus: { send: async (to, calls) => void sent.push(...calls.map((call) => ({ to, call }))), keepInbox: async () => undefined },
         alive: { knownExecutors: async () => ['e1', 'e2'], readSeqs: async () => new Map([['e1', '1:1'], ['e2', '2:1']]) },
+        services: { load: async () => new Map() },
+        cancels: { pending: async () => [], done: async () => undefined },
         isCancelled: async () => false,
       },
       OPTS,

@@ -59,6 +59,7 @@ export async function sendToStream(redis: Redis, stream: string, payloads: reado
 
 export class StreamInbox {
   private running = false;
+  private closed = false;
   private loop: Promise<void> | undefined;
   private readPending = true;
   private readonly blockMs: number;
@@ -94,15 +95,16 @@ export class StreamInbox {
   }
 
   start(): void {
-    if (this.running) return;
+    if (this.running || this.closed) return;
     this.running = true;
     this.lastReadDoneMs = Date.now();
     this.watchdog = setInterval(() => this.checkRead(), Math.max(100, Math.min(1000, this.blockMs))).unref();
     this.loop = this.run();
   }
 
-  /** Stops reading; the batch being handled is finished (and acknowledged) first. */
+  /** Stops reading for good; the batch being handled is finished (and acknowledged) first. */
   async close(): Promise<void> {
+    this.closed = true;
     this.running = false;
     clearInterval(this.watchdog);
     await this.loop;

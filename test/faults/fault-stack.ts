@@ -141,12 +141,36 @@ export class FaultStack {
     return this.spawn('fileserver', 'fileserver', { PORT: String(this.fsPort), HOST: this.host === '127.0.0.1' ? '127.0.0.1' : '0.0.0.0', UPLOAD_DIR: this.uploadDir, IMAGES_DIR: this.uploadDir });
   }
 
-  startScheduler(name: string): Proc {
-    return this.spawn(name, 'scheduler', { ...SCHEDULER_ENV, SCHEDULER_ID: name });
+  startScheduler(name: string, env: Record<string, string> = {}): Proc {
+    return this.spawn(name, 'scheduler', { ...SCHEDULER_ENV, SCHEDULER_ID: name, ...env });
   }
 
-  startExecutor(name: string, opts: { inNetns?: boolean } = {}): Proc {
-    return this.spawn(name, 'executor', { ...EXECUTOR_ENV, EXECUTOR_ID: name }, opts.inNetns);
+  /** Each executor offers its own 50 ports, so executors of this machine never share one. */
+  private readonly portBase = 20_000 + Math.floor(Math.random() * 400) * 100;
+  private readonly portSlice = new Map<string, string>();
+
+  startExecutor(name: string, opts: { inNetns?: boolean; env?: Record<string, string> } = {}): Proc {
+    if (!this.portSlice.has(name)) {
+      const begin = this.portBase + this.portSlice.size * 50;
+      this.portSlice.set(name, `${begin}-${begin + 49}`);
+    }
+    const host = opts.inNetns && this.netns ? this.netns.nsIp : this.host;
+    return this.spawn(name, 'executor', { ...EXECUTOR_ENV, EXECUTOR_ID: name, EXECUTOR_PORTS: this.portSlice.get(name)!, EXECUTOR_ADVERTISE_HOST: host, ...opts.env }, opts.inNetns);
+  }
+
+  /** Runs one of the CLIs (dist/cli/NAME.js) against this stack; resolves with its exit code and output. */
+  cli(name: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, [fileURLToPath(new URL(`../../cli/${name}.js`, import.meta.url)), ...args], {
+        env: { ...(process.env as Record<string, string>), REDIS_URL: this.redisUrl, QUEUE_NAME: this.queueName },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    });
   }
 
   signal(name: string, signal: NodeJS.Signals): void {

@@ -107,5 +107,16 @@ export class FakeQueue implements JobQueue {
   async hasRunnableJobs() {
     return this.waiting.length > 0;
   }
+  removed: string[] = [];
+  async state(jobId: string) {
+    if (this.active.has(jobId)) return 'active';
+    if (this.waiting.some((j) => j.id === jobId)) return 'waiting';
+    return this.jobs.has(jobId) && !this.removed.includes(jobId) ? 'completed' : 'unknown';
+  }
+  async remove(jobId: string) {
+    this.waiting = this.waiting.filter((j) => j.id !== jobId);
+    this.removed.push(jobId);
+    this.calls.push(`remove ${jobId}`);
+  }
   async close() {}
 }

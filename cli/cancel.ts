@@ -1,0 +1,73 @@
+/**
+ * `npm run cancel -- JOB_ID...` or `npm run cancel -- --all`: removes waiting and delayed jobs,
+ * kills running ones (their jobs fail as CANCELLED, no retry) and says what happened to each.
+ * Exit codes: 0 done, 1 Redis unusable, 2 bad usage.
+ */
+import { parseArgs } from 'node:util';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { cancelJobs, describeSummary } from '../client/cancel-jobs.js';
+import { loadClientConfig } from '../client/client-config.js';
+import { keysFor } from '../common/keys.js';
+import type { ImageJobData } from '../common/queue.js';
+import { redisAnswers } from '../common/redis.js';
+
+const USAGE = `usage: npm run cancel -- JOB_ID...     cancel these jobs
+       npm run cancel -- --all           cancel every job not yet finished
+  [--wait-ms N]  how long to wait for running jobs to stop (default 10000)
+Waiting and delayed jobs are removed; running ones are killed and fail as CANCELLED, without retry.
+environment: REDIS_URL, QUEUE_NAME`;
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { all: { type: 'boolean' }, 'wait-ms': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  } catch (err) {
+    console.error(`cancel: ${(err as Error).message.split('\n')[0]}\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (values.all === true && positionals.length > 0) {
+    console.error('cancel: give job ids or --all, not both');
+    return 2;
+  }
+  if (values.all !== true && positionals.length === 0) {
+    console.error(`cancel: which jobs? give their ids, or --all\n${USAGE}`);
+    return 2;
+  }
+  const waitMs = values['wait-ms'] === undefined ? 10_000 : Number(values['wait-ms']);
+  if (!Number.isInteger(waitMs) || waitMs < 0) {
+    console.error(`cancel: --wait-ms must be a whole number of milliseconds, got ${JSON.stringify(values['wait-ms'])}`);
+    return 2;
+  }
+  const config = loadClientConfig(process.env);
+  if (!(await redisAnswers(config.redisUrl, 2000))) {
+    console.error(`cancel: Redis does not answer at ${config.redisUrl.replace(/\/\/[^@]*@/, '//***@')}`);
+    return 1;
+  }
+  const keys = keysFor(config.queueName);
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, disableClientInfo: true });
+  redis.on('error', () => undefined);
+  const queue = new Queue<ImageJobData>(config.queueName, { connection: redis });
+  try {
+    if (!(await redis.exists(keys.leader))) console.warn('cancel: no scheduler leads right now: running jobs are killed once one does');
+    const summary = await cancelJobs(queue, redis, keys, values.all === true ? 'all' : positionals, waitMs);
+    for (const line of describeSummary(summary)) console.log(line);
+    return 0;
+  } finally {
+    await queue.close();
+    redis.disconnect();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => (process.exitCode = code),
+  (err: unknown) => {
+    console.error(`cancel: ${(err as Error).message}`);
+    process.exitCode = 1;
+  },
+);
