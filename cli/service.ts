@@ -87,12 +87,17 @@ async function run(cmd: Exclude<ServiceCommand, { kind: 'help' }>, redis: Redis,
       const [desired, stateText] = await Promise.all([loadDesired(redis, keys), redis.get(keys.state)]);
       const state = stateText ? (JSON.parse(stateText) as ClusterState) : undefined;
       const rows = instanceRows(desired, state, Date.now());
-      if (cmd.json) console.log(JSON.stringify(rows, null, 2));
-      else if (rows.length === 0) console.log('no services (start one with: npm run service -- start NAME --instances N --text "...")');
-      else {
-        console.log(formatRows(rows));
-        if (!state) console.log('\nno scheduler is publishing its state: instances show as PENDING until one leads');
+      if (cmd.json) {
+        console.log(JSON.stringify(rows, null, 2));
+        return;
       }
+      if (desired.size === 0 && rows.length === 0) {
+        console.log('no services (start one with: npm run service -- start NAME --instances N --text "...")');
+        return;
+      }
+      if (rows.length > 0) console.log(formatRows(rows));
+      for (const def of desired.values()) if (def.instances === 0) console.log(`${def.name}: scaled to 0 instances`);
+      if (!state) console.log('\nno scheduler is publishing its state: instances show as PENDING until one leads');
       return;
     }
   }

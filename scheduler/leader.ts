@@ -11,7 +11,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { describeError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
-import { formatResources } from '../protocol/resources.js';
+import { EMPTY, formatResources } from '../protocol/resources.js';
 import { isTerminal, type ExecutorEvent, type ExecutorEventKind, type SchedulerCall } from '../protocol/types.js';
 import { ExecutorRegistry } from './executor-registry.js';
 import { HostCircuits, type CircuitOptions } from './host-circuits.js';
@@ -90,7 +90,8 @@ export class Leader {
       counters: this.counters,
     };
     this.services = new ServiceKeeper(this.ctx, ports.services, { serviceShare: opts.serviceShare, spreadWaitMs: opts.serviceSpreadWaitMs });
-    this.offers = new OfferResponder(this.ctx, (offer) => this.services.plan(offer));
+    // Until the takeover reconciliation is complete, running instances are not known yet: place none.
+    this.offers = new OfferResponder(this.ctx, (offer) => (this.reconciler.done ? this.services.plan(offer) : { tasks: [], used: EMPTY }));
     this.reconciler = new Reconciler(this.ctx, { adoptService: (executorId, report) => this.services.adopt(executorId, report), isCancelled: ports.isCancelled });
     this.statuses = new StatusHandler(this.ctx, {
       reconcile: (executorId, taskIds) => this.reconciler.ask(executorId, taskIds),

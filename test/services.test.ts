@@ -140,6 +140,31 @@ describe('services', { skip: !redisServerOnPath() && 'redis-server is not instal
       assert.throws(() => process.kill(pid, 0), 'the frozen instance was killed');
     }));
 
+  it('instances survive the leader: kill -9 and SIGTERM of the scheduler leave them running, and the new leader adopts them', { timeout: 120_000 }, () =>
+    withStack(1, async (stack) => {
+      await stack.cli('service', ['start', 'hello', '--instances', '2', '--text', TEXT]);
+      const before = await healthy(stack, 'hello', 2);
+      await stack.kill('scheduler-1');
+      stack.startScheduler('scheduler-2', { SERVICE_SPREAD_WAIT_MS: '3000' });
+      await until('the new leader', async () => ((await stack.leader())?.schedulerId === 'scheduler-2' ? true : undefined), 20_000);
+      await until('the instances adopted', () => (stack.procs.get('scheduler-2')!.lines.filter((l) => /adopted a service instance/.test(l)).length === 2 ? true : undefined), 20_000);
+      await stack.stop('scheduler-2');
+      for (const r of before) assert.equal(await answer(r.address), TEXT, `${r.address} answers with no scheduler at all`);
+      stack.startScheduler('scheduler-3', { SERVICE_SPREAD_WAIT_MS: '3000' });
+      const after = await healthy(stack, 'hello', 2);
+      assert.deepEqual(after.map((r) => r.address), before.map((r) => r.address), 'the same instances, never restarted');
+    }));
+
+  it('an executor stopped with SIGTERM stops its instances, which start again elsewhere', { timeout: 120_000 }, () =>
+    withStack(2, async (stack) => {
+      await stack.cli('service', ['start', 'hello', '--instances', '1', '--text', TEXT]);
+      const [before] = await healthy(stack, 'hello', 1);
+      await stack.stop(before!.executor);
+      assert.match(stack.procs.get(before!.executor)!.lines.join('\n'), /stopping|service instance ended/);
+      const [after] = await healthy(stack, 'hello', 1);
+      assert.notEqual(after!.executor, before!.executor);
+    }));
+
   it('bad service commands get one clear line and exit 2', { timeout: 60_000 }, () =>
     withStack(0, async (stack) => {
       const cases: [string[], RegExp][] = [
