@@ -23,7 +23,7 @@ export interface Keys {
   executorInbox(executorId: string): string;
   /** String "<seq>": bumped by the executor on every heartbeat; liveness is judged by its progress. */
   executorAlive(executorId: string): string;
-  /** Set of executor ids that have ever announced themselves (cleaned by the leader). */
+  /** Set of executor ids that have announced themselves; a new leader drops those whose alive key expired. */
   executors: string;
   /** String "<schedulerId> <epoch>" with a TTL: the leader lease. */
   leader: string;

@@ -3,6 +3,8 @@
  * in Redis (common/keys.ts `services`), which the leading scheduler keeps true. Pure: parsing,
  * checking and the instance resources.
  */
+import { createHash } from 'node:crypto';
+
 export const SERVICE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 /** Bodies are stored with the definition and sent with every launch. */
 export const MAX_SERVICE_BODY_BYTES = 1024 * 1024;
@@ -20,6 +22,11 @@ export interface ServiceDef {
   healthPath: string;
   createdAtMs: number;
   updatedAtMs: number;
+}
+
+/** What an instance serves, as a short hash: scaling does not change it, a new body does. */
+export function serviceVersion(s: Pick<ServiceDef, 'body' | 'contentType' | 'cpus' | 'memMb' | 'healthPath'>): string {
+  return createHash('sha256').update(s.body).update(`\n${s.contentType}\n${s.cpus}\n${s.memMb}\n${s.healthPath}`).digest('hex').slice(0, 16);
 }
 
 export const SERVICE_DEFAULTS = { cpus: 0.1, memMb: 64, healthPath: '/healthz' } as const;

@@ -6,6 +6,7 @@
 import { keysFor, SCHEDULER_INBOX_MAX_LEN } from '../common/keys.js';
 import type { Logger } from '../common/log.js';
 import { createRedis } from '../common/redis.js';
+import { parseLease } from '../scheduler/leader-lease.js';
 import { decodeCall, encodeEvent } from '../protocol/codec.js';
 import { decodingHandler, oneByOne } from '../transport/decoding-handler.js';
 import { sendToStream, StreamInbox } from '../transport/stream-inbox.js';
@@ -13,7 +14,7 @@ import type { ExecutorConfig } from './config.js';
 import { createDownloader } from './download.js';
 import { Executor } from './executor.js';
 import { invertImage } from './invert.js';
-import { createUploader } from './upload.js';
+import { createBatchUploader, createUploader } from './upload.js';
 
 export interface ExecutorService {
   executor: Executor;
@@ -27,19 +28,25 @@ export async function startExecutorService(config: Readonly<ExecutorConfig>, log
   const keys = keysFor(config.queueName);
   const commands = createRedis(config.redisUrl, log, config.executorId, { enableAutoPipelining: true });
   const inboxConnection = createRedis(config.redisUrl, log, `${config.executorId}-inbox`);
-  const upload = createUploader({ token: config.uploadToken, timeoutMs: config.uploadTimeoutMs, retries: config.uploadRetries });
+  const uploaderOptions = { token: config.uploadToken, timeoutMs: config.uploadTimeoutMs, retries: config.uploadRetries };
+  const upload = createUploader(uploaderOptions);
+  const uploadMany = createBatchUploader(uploaderOptions);
+  const batchUrl = new URL('uploads', config.uploadUrl).href;
 
   let inbox: StreamInbox | undefined;
   const executor = new Executor(
     {
-      emit: (event) => sendToStream(commands, keys.schedulerInbox, [encodeEvent(event)], SCHEDULER_INBOX_MAX_LEN),
+      emit: async (event) => void (await sendToStream(commands, keys.schedulerInbox, [encodeEvent(event)], SCHEDULER_INBOX_MAX_LEN)),
       markAlive: async (value) => void (await commands.set(keys.executorAlive(config.executorId), value, 'PX', ALIVE_TTL_MS)),
       inboxStalledMs: () => inbox?.stalledForMs() ?? 0,
+      inboxPosition: () => inbox?.position ?? '',
+      leaseHolder: async () => parseLease(await commands.get(keys.leader)),
     },
     {
       download: createDownloader(config.download),
       invert: (input) => invertImage(input, { maxPixels: config.maxInputPixels }),
       upload: (name, image, signal) => upload({ url: config.uploadUrl, name }, image, signal),
+      uploadMany: (images) => uploadMany(batchUrl, images),
       now: Date.now,
     },
     config,

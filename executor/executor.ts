@@ -15,7 +15,7 @@ import { formatResources } from '../protocol/resources.js';
 import type { ExecutorEvent, ItemStatus, ReceivedCall, Resources, Stage, TaskInfo, TaskReport, TaskState, TaskStatus } from '../protocol/types.js';
 import { BoundedSet } from './bounded-set.js';
 import { OfferBook } from './offer-book.js';
-import { runImage, type RunResult, type TaskDeps } from './run-task.js';
+import { runImageTask, type BatchTaskDeps, type TaskItem } from './image-task.js';
 import { ServiceInstance, type InstanceStatus, type ServiceOptions } from './service-instance.js';
 import { UnackedUpdates } from './unacked-updates.js';
 
@@ -29,6 +29,10 @@ export interface ExecutorPorts {
   markAlive(value: string): Promise<void>;
   /** How long the inbox has gone without completing a read (0 while healthy). */
   inboxStalledMs(): number;
+  /** The stream id of the last inbox entry acted on. */
+  inboxPosition(): string;
+  /** Who holds the leader lease now, as Redis says (to accept a lower epoch after Redis lost data). */
+  leaseHolder(): Promise<{ schedulerId: string; epoch: number } | undefined>;
 }
 
 export interface ExecutorOptions {
@@ -49,15 +53,10 @@ export interface ExecutorOptions {
 /** A port another process turned out to hold is not offered again for this long. */
 const PORT_WITHHOLD_MS = 60_000;
 
-interface RunningItem {
-  status: ItemStatus;
-  abort: AbortController;
-  killReason: ErrorCode;
-}
-
 interface RunningTask {
   info: TaskInfo;
-  items: Map<string, RunningItem>;
+  items: Map<string, TaskItem>;
+  startedAtMs: number;
   lastUpdateMs: number;
 }
 
@@ -77,6 +76,7 @@ export class Executor {
   private readonly killed = new Map<string, ErrorCode>();
   readonly bootId = randomBytes(4).toString('hex');
   private maxEpoch = 0;
+  private leaseChecked: { atMs: number; holder: { schedulerId: string; epoch: number } | undefined } = { atMs: 0, holder: undefined };
   private seq = 0;
   private offerSeq = 0;
   private inboxStuck = false;
@@ -87,7 +87,7 @@ export class Executor {
 
   constructor(
     private readonly ports: ExecutorPorts,
-    private readonly deps: TaskDeps,
+    private readonly deps: BatchTaskDeps,
     private readonly opts: ExecutorOptions,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
@@ -120,7 +120,7 @@ export class Executor {
   }
 
   async handleCall({ envelope, call }: ReceivedCall): Promise<void> {
-    if (envelope.epoch < this.maxEpoch) {
+    if (envelope.epoch < this.maxEpoch && !(await this.leaseConfirms(envelope.schedulerId, envelope.epoch))) {
       this.log.debug('call from a deposed leader dropped', { call: call.kind, epoch: envelope.epoch, current: this.maxEpoch, from: envelope.schedulerId });
       return;
     }
@@ -149,6 +149,20 @@ export class Executor {
       case 'reconcile':
         return this.reconcile();
     }
+  }
+
+  /**
+   * A Call below the highest epoch seen is a deposed leader's, unless the lease in Redis says
+   * that very epoch leads now (Redis lost data and the epoch went back): then it is the leader.
+   */
+  private async leaseConfirms(schedulerId: string, epoch: number): Promise<boolean> {
+    // At most one look a second, however many stale calls arrive.
+    if (this.now() - this.leaseChecked.atMs > 1000) this.leaseChecked = { atMs: this.now(), holder: await this.ports.leaseHolder().catch(() => undefined) };
+    const holder = this.leaseChecked.holder;
+    if (holder?.schedulerId !== schedulerId || holder.epoch !== epoch) return false;
+    this.log.warn('the leader epoch went back (Redis lost data?); following the lease', { scheduler: schedulerId, epoch, was: this.maxEpoch });
+    this.maxEpoch = epoch;
+    return true;
   }
 
   private async launch(offerId: string, all: TaskInfo[]): Promise<void> {
@@ -210,35 +224,33 @@ export class Executor {
   }
 
   private runningTask(info: TaskInfo): RunningTask {
-    const items = new Map<string, RunningItem>();
+    const items = new Map<string, TaskItem>();
     for (const image of info.images) {
       const abort = new AbortController();
       const killedAs = this.killed.get(image.token) ?? this.killed.get(info.taskId);
       if (killedAs !== undefined) abort.abort();
       items.set(image.token, {
+        image,
         status: { token: image.token, jobId: image.jobId, state: 'TASK_STAGING', stage: 'queued', message: '' },
         abort,
         killReason: killedAs ?? 'TASK_KILLED',
       });
     }
-    return { info, items, lastUpdateMs: 0 };
+    return { info, items, startedAtMs: this.now(), lastUpdateMs: 0 };
   }
 
   private async run(task: RunningTask): Promise<void> {
-    for (const image of task.info.images) {
-      const item = task.items.get(image.token)!;
-      let result: RunResult;
-      try {
-        item.status.state = 'TASK_RUNNING';
-        result = item.abort.signal.aborted
-          ? { state: 'TASK_KILLED', stage: 'none', reason: item.killReason, message: 'killed before it started' }
-          : await runImage(image, this.deps, item.abort.signal, (stage) => this.stageChanged(task, item, stage), () => item.killReason);
-      } catch (err) {
-        // runImage never throws; this guards the guarantee that every task ends terminal.
-        result = { state: 'TASK_FAILED', stage: 'none', reason: 'INTERNAL', message: describeError(err) };
+    // A task still running after STAGE_UPDATE_MS says where it is; a quicker one says nothing until it ends.
+    const progress = setTimeout(() => this.progress(task), this.opts.stageUpdateMs);
+    try {
+      await runImageTask([...task.items.values()], this.deps, (item, stage) => this.stageChanged(task, item, stage));
+    } catch (err) {
+      // runImageTask settles every image itself; this guards the guarantee that every task ends terminal.
+      for (const item of task.items.values()) {
+        if (item.status.state === 'TASK_RUNNING' || item.status.state === 'TASK_STAGING') Object.assign(item.status, { state: 'TASK_FAILED', reason: 'INTERNAL', message: describeError(err) });
       }
-      Object.assign(item.status, { state: result.state, stage: result.stage, reason: result.reason, message: result.message, result: result.result, retryAfterMs: result.retryAfterMs });
     }
+    clearTimeout(progress);
     this.tasks.delete(task.info.taskId);
     this.book.release(task.info.resources);
     const states = [...task.items.values()].map((i) => i.status.state);
@@ -251,12 +263,19 @@ export class Executor {
     this.checkIdle();
   }
 
-  private stageChanged(task: RunningTask, item: RunningItem, stage: Stage): void {
+  /** Progress is worth a message only for tasks that take a while: none for a quick one. */
+  private stageChanged(task: RunningTask, item: TaskItem, stage: Stage): void {
     item.status.stage = stage;
     const now = this.now();
+    if (now - task.startedAtMs < this.opts.stageUpdateMs) return;
     if (task.lastUpdateMs !== 0 && now - task.lastUpdateMs < this.opts.stageUpdateMs) return;
-    task.lastUpdateMs = now;
-    const status = this.status(task, 'TASK_RUNNING', undefined, '', [item.status]);
+    this.progress(task, [item]);
+  }
+
+  private progress(task: RunningTask, items = [...task.items.values()].filter((i) => i.status.state === 'TASK_RUNNING')): void {
+    if (!this.tasks.has(task.info.taskId) || items.length === 0) return;
+    task.lastUpdateMs = this.now();
+    const status = this.status(task, 'TASK_RUNNING', undefined, '', items.map((i) => i.status));
     this.send({ kind: 'update', status }).catch((err) => this.log.warn('running update failed', { error: describeError(err) }));
   }
 
@@ -360,6 +379,7 @@ export class Executor {
           used: this.book.inUse,
           inboxHealthy: !this.inboxStuck,
           draining: this.draining,
+          inboxPosition: this.ports.inboxPosition(),
         }),
       ]);
     } catch (err) {

@@ -26,6 +26,13 @@ export interface UploadedFile {
   bytes: number;
 }
 
+export type BatchUploader = (
+  /** The fileserver's batch endpoint (POST /uploads). */
+  url: string,
+  images: readonly { name: string; data: Buffer; format: ImageFormat }[],
+  signal?: AbortSignal,
+) => Promise<UploadedFile[]>;
+
 export type Uploader = (
   /** url: the fileserver's upload endpoint; name: the output file name without extension. */
   target: { url: string; name: string },
@@ -106,15 +113,53 @@ export function multipart(name: string, image: { data: Buffer; format: ImageForm
 }
 
 
+/** Several images in one multipart body, each part named by its filename (POST /uploads). */
+export function multipartMany(images: readonly { name: string; data: Buffer; format: ImageFormat }[]): { body: Buffer; contentType: string } {
+  const boundary = `----offer-invert-${randomBytes(12).toString('hex')}`;
+  const field = (value: string) => value.replace(/["\r\n]/g, '_');
+  const parts: Buffer[] = [];
+  for (const image of images) {
+    parts.push(
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="${field(`${image.name}.${EXTENSION[image.format]}`)}"\r\n` +
+          `Content-Type: ${MIME_TYPE[image.format]}\r\n\r\n`,
+        'utf8',
+      ),
+      image.data,
+      Buffer.from('\r\n', 'utf8'),
+    );
+  }
+  parts.push(Buffer.from(`--${boundary}--\r\n`, 'utf8'));
+  return { body: Buffer.concat(parts), contentType: `multipart/form-data; boundary=${boundary}` };
+}
+
+function parseBatch(body: unknown, url: string, count: number): UploadedFile[] {
+  const files = (typeof body === 'object' && body !== null ? (body as { files?: unknown }).files : undefined) as unknown;
+  if (!Array.isArray(files) || files.length !== count) {
+    throw new PipelineError('UPLOAD_FAILED', `POST ${url} answered an unexpected body: ${JSON.stringify(body)?.slice(0, 200)}`);
+  }
+  return files.map((f) => parseUploaded(f, url));
+}
+
 export function createUploader(opts: UploaderOptions): Uploader {
+  const post = poster(opts);
+  return async (target, image, signal) => parseUploaded(await post(target.url, multipart(target.name, image), signal), target.url);
+}
+
+export function createBatchUploader(opts: UploaderOptions): BatchUploader {
+  const post = poster(opts);
+  return async (url, images, signal) => parseBatch(await post(url, multipartMany(images), signal), url, images.length);
+}
+
+/** One authenticated POST of a multipart body, retried on 5xx and connection errors; the JSON reply. */
+function poster(opts: UploaderOptions): (url: string, body: { body: Buffer; contentType: string }, signal?: AbortSignal) => Promise<unknown> {
   const agent = keepAliveAgents();
   const baseDelayMs = opts.retryDelayMs ?? 500;
 
-  return async (target, image, signal) => {
-    if (isAborted(signal)) throw uploadError(signal?.reason, target.url, true);
-    const { body: payload, contentType } = multipart(target.name, image);
+  return async (url, { body: payload, contentType }, signal) => {
+    if (isAborted(signal)) throw uploadError(signal?.reason, url, true);
     try {
-      const reply = await got.post(target.url, {
+      return await got.post(url, {
         agent,
         signal,
         body: payload,
@@ -135,9 +180,8 @@ export function createUploader(opts: UploaderOptions): Uploader {
             computedValue === 0 ? 0 : (retryAfter ?? Math.min(baseDelayMs * 2 ** (attemptCount - 1), MAX_RETRY_DELAY_MS)),
         },
       });
-      return parseUploaded(reply, target.url);
     } catch (err) {
-      throw uploadError(err, target.url, isAborted(signal));
+      throw uploadError(err, url, isAborted(signal));
     }
   };
 }

@@ -11,7 +11,7 @@ import multer from 'multer';
 import type { Logger } from '../common/log.js';
 import type { FileserverConfig } from './config.js';
 import { requestedStem, safeOutputName } from './safe-name.js';
-import { isSniffedFile, NotAnImageError, removeStaleTempFiles, SniffingStorage } from './sniffing-storage.js';
+import { isSniffedFile, NotAnImageError, removeStaleTempFiles, SniffingStorage, type SniffedFile } from './sniffing-storage.js';
 
 /** Dot-prefixed, so it is never served and no sanitised upload name can collide with it. */
 export const TEMP_DIR_NAME = '.tmp';
@@ -23,6 +23,13 @@ export interface UploadResponse {
   bytes: number;
   format: string;
 }
+
+export interface BatchUploadResponse {
+  files: UploadResponse[];
+}
+
+/** Images one POST /uploads may carry. */
+export const MAX_BATCH_FILES = 64;
 
 export interface ErrorResponse {
   error: { code: string; message: string };
@@ -49,20 +56,40 @@ export function createFileserverApp(config: Readonly<FileserverConfig>, log: Log
   );
 
   const storage = new SniffingStorage({ tmpDir, log });
-  const parseImage = multer({
-    storage,
-    // multer's limits default to unlimited; the only big part we accept is the image
-    limits: {
-      fileSize: config.maxUploadBytes,
-      files: 1,
-      fields: 5,
-      fieldNameSize: 100,
-      fieldSize: 1024,
-      parts: 10,
-      headerPairs: 20,
-    },
-    defParamCharset: 'utf8',
-  }).single('image');
+  // multer's limits default to unlimited; the only big parts we accept are the images.
+  const limits = { fileSize: config.maxUploadBytes, fieldNameSize: 100, fieldSize: 1024, headerPairs: 20 };
+  const parseImage = multer({ storage, limits: { ...limits, files: 1, fields: 5, parts: 10 }, defParamCharset: 'utf8' }).single('image');
+  const parseImages = multer({ storage, limits: { ...limits, files: MAX_BATCH_FILES, fields: 0, parts: MAX_BATCH_FILES }, defParamCharset: 'utf8' }).array(
+    'image',
+    MAX_BATCH_FILES,
+  );
+
+  /** Runs a multer parser, then waits for the storage's cleanups before going on (or rejecting). */
+  const parsed =
+    (parse: RequestHandler): RequestHandler =>
+    (req, res, next) => {
+      parse(req, res, (err?: unknown) => {
+        // A rejected file is still being unlinked when multer gives up: reply only after that.
+        storage.settled(req).then(() => next(err === undefined ? undefined : classifyUploadError(err, config.maxUploadBytes)), next);
+      });
+    };
+
+  /** Renames a staged upload into place under its safe name; a retried upload overwrites, never duplicates. */
+  const place = async (req: Request, file: Express.Multer.File, requested: string): Promise<UploadResponse> => {
+    if (!isSniffedFile(file)) throw new Error('upload storage did not record the file');
+    let name: string;
+    try {
+      // The storage hashed the bytes only when no usable name was known while streaming.
+      const fallback = file.sha256 !== '' ? file.sha256.slice(0, 16) : requestedStem(file.originalname);
+      name = safeOutputName(requested, file.format, fallback);
+      await rename(file.path, join(config.uploadDir, name));
+    } catch (err) {
+      await unlink(file.path).catch(() => undefined);
+      throw err;
+    }
+    log.info('upload stored', { name, bytes: file.size, format: file.format });
+    return { name, url: `${baseUrl(req, config)}/files/${encodeURIComponent(name)}`, bytes: file.size, format: file.format };
+  };
 
   const app = express();
   app.disable('x-powered-by');
@@ -71,41 +98,33 @@ export function createFileserverApp(config: Readonly<FileserverConfig>, log: Log
     res.json({ ok: true });
   });
 
-  app.post(
-    '/upload',
-    requireBearer(config.uploadToken),
-    (req, res, next) => {
-      parseImage(req, res, (err?: unknown) => {
-        // A rejected file is still being unlinked when multer gives up: reply only after that.
-        storage.settled(req).then(
-          () => next(err === undefined ? undefined : classifyUploadError(err, config.maxUploadBytes)),
-          next,
-        );
-      });
-    },
-    async (req, res) => {
-      const file = req.file;
-      if (file === undefined) {
-        throw new HttpError(400, 'MISSING_FILE', 'send the image as multipart/form-data file field "image"');
-      }
-      if (!isSniffedFile(file)) throw new Error('upload storage did not record the file');
-      let name: string;
-      try {
-        // The storage hashed the bytes only when no usable name was known while streaming.
-        const fallback = file.sha256 !== '' ? file.sha256.slice(0, 16) : requestedStem(file.originalname);
-        name = safeOutputName(requestedName(req.body, file.originalname), file.format, fallback);
-        // rename replaces an existing file atomically: a retried task overwrites, never duplicates
-        await rename(file.path, join(config.uploadDir, name));
-      } catch (err) {
-        await unlink(file.path).catch(() => undefined);
-        throw err;
-      }
-      const url = `${baseUrl(req, config)}/files/${encodeURIComponent(name)}`;
-      log.info('upload stored', { name, bytes: file.size, format: file.format });
-      const body: UploadResponse = { name, url, bytes: file.size, format: file.format };
-      res.status(201).location(url).json(body);
-    },
-  );
+  app.post('/upload', requireBearer(config.uploadToken), parsed(parseImage), async (req, res) => {
+    const file = req.file;
+    if (file === undefined) throw new HttpError(400, 'MISSING_FILE', 'send the image as multipart/form-data file field "image"');
+    let stored: UploadResponse;
+    try {
+      stored = await place(req, file, requestedName(req.body, file.originalname));
+    } catch (err) {
+      if (err instanceof HttpError) await unlink((file as Partial<SniffedFile>).path ?? '').catch(() => undefined);
+      throw err;
+    }
+    res.status(201).location(stored.url).json(stored);
+  });
+
+  // Several images in one request, each named by its part's filename: one request's fixed cost
+  // shared by a whole task's outputs.
+  app.post('/uploads', requireBearer(config.uploadToken), parsed(parseImages), async (req, res) => {
+    const files = Array.isArray(req.files) ? req.files : [];
+    if (files.length === 0) throw new HttpError(400, 'MISSING_FILE', 'send the images as multipart/form-data file fields "image"');
+    const stored: UploadResponse[] = [];
+    try {
+      for (const file of files) stored.push(await place(req, file, file.originalname));
+    } finally {
+      for (const file of files.slice(stored.length)) await unlink((file as Partial<SniffedFile>).path ?? '').catch(() => undefined);
+    }
+    const body: BatchUploadResponse = { files: stored };
+    res.status(201).json(body);
+  });
 
   app.get('/files/:name', serveOneFile(config.uploadDir));
   app.get('/images/:name', serveOneFile(config.imagesDir));

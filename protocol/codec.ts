@@ -138,6 +138,7 @@ function serviceFromWire(v: unknown, path: string): ServiceSpec | undefined {
     contentType: str(s.contentType, `${path}.content_type`),
     healthPath: str(s.healthPath, `${path}.health_path`),
     port,
+    version: str(s.version, `${path}.version`),
   };
 }
 
@@ -318,6 +319,7 @@ function eventBody(e: ExecutorEvent): Wire {
           used: resourcesToWire(e.used),
           inboxHealthy: e.inboxHealthy,
           draining: e.draining,
+          inboxPosition: e.inboxPosition,
         },
       };
     case 'offer':
@@ -380,6 +382,7 @@ export function decodeEvent(data: Uint8Array): ExecutorEvent {
         used: resourcesFromWire(h.used, 'heartbeat.used'),
         inboxHealthy: bool(h.inboxHealthy),
         draining: bool(h.draining),
+        inboxPosition: str(h.inboxPosition, 'heartbeat.inbox_position'),
       };
     }
     case 'offer': {

@@ -67,6 +67,8 @@ export interface ServiceSpec {
   contentType: string;
   healthPath: string;
   port: number;
+  /** Of the definition it serves (common/service-def.ts `serviceVersion`). */
+  version: string;
 }
 
 export interface TaskInfo {
@@ -135,6 +137,8 @@ export type ExecutorEvent = EventBase &
         used: Resources;
         inboxHealthy: boolean;
         draining: boolean;
+        /** Stream entry id of the last inbox entry acted on ('' before the first). */
+        inboxPosition: string;
       }
     | { kind: 'offer'; offer: Offer }
     | { kind: 'rescind'; offerId: string }

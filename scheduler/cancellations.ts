@@ -16,8 +16,11 @@ export interface CancelPort {
   done(jobIds: string[]): Promise<void>;
 }
 
+const KILL_RESEND_MS = 10_000;
+
 export class Cancellations {
   private polling = false;
+  private readonly killSentAt = new Map<string, number>();
 
   constructor(
     private readonly ctx: LeaderContext,
@@ -33,14 +36,19 @@ export class Cancellations {
       if (ids.length === 0) return;
       const wanted = new Set(ids);
       const finished: string[] = [];
+      const now = this.ctx.now();
       for (const { task, item } of [...this.ctx.ledger.items()]) {
         if (!wanted.has(item.jobId)) continue;
         wanted.delete(item.jobId);
-        if (item.cancelled) continue;
+        // Sent again now and then: a kill can be lost (an executor restarting, a failed write).
+        const sentAt = this.killSentAt.get(item.token);
+        if (sentAt !== undefined && now - sentAt < KILL_RESEND_MS) continue;
+        if (!item.cancelled) this.ctx.log.info('cancelling a running job', { job: item.jobId, executor: task.executorId, task: task.taskId });
         item.cancelled = true;
-        this.ctx.log.info('cancelling a running job', { job: item.jobId, executor: task.executorId, task: task.taskId });
+        this.killSentAt.set(item.token, now);
         this.ctx.send(task.executorId, { kind: 'kill', taskId: item.token, reason: 'CANCELLED' });
       }
+      for (const token of this.killSentAt.keys()) if (!this.ctx.ledger.hasToken(token)) this.killSentAt.delete(token);
       for (const p of [...this.parked.values()]) {
         if (!wanted.delete(String(p.job.id))) continue;
         this.parked.delete(p.token);

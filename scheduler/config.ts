@@ -13,7 +13,7 @@ export interface SchedulerConfig extends LeaderOptions {
   /** A killed leader is replaced within about this long. */
   leaseTtlMs: number;
   circuits: CircuitOptions;
-  /** Longest a SIGTERM waits for the handover; kept for the old SHUTDOWN_GRACE_MS setting. */
+  /** Longest a SIGTERM's handover may take (with Redis away it cannot finish). */
   shutdownGraceMs: number;
 }
 
@@ -42,6 +42,10 @@ export function loadSchedulerConfig(env: Record<string, string | undefined>): Re
     reconcileTimeoutMs: r.int('RECONCILE_TIMEOUT_MS', 5_000, { min: 100 }),
     sweepIntervalMs: r.int('STALLED_INTERVAL_MS', 5_000, { min: 200 }),
     hostMaxConcurrency: r.int('HOST_MAX_CONCURRENCY', 32, { min: 1 }),
+    taskImages: {
+      maxImages: r.int('TASK_IMAGES_MAX', 16, { min: 1, max: 64 }),
+      targetTaskMs: r.int('TASK_TARGET_MS', 250, { min: 1 }),
+    },
     serviceShare: r.number('SERVICE_SHARE', 0.5, { min: 0, max: 1 }),
     serviceSpreadWaitMs: r.int('SERVICE_SPREAD_WAIT_MS', 5_000, { min: 0 }),
     circuits: {
@@ -50,7 +54,7 @@ export function loadSchedulerConfig(env: Record<string, string | undefined>): Re
       openMaxMs: r.int('HOST_OPEN_MAX_MS', DEFAULT_CIRCUIT_OPTIONS.openMaxMs, { min: 10 }),
       giveUpAfterMs: r.int('HOST_GIVE_UP_MS', DEFAULT_CIRCUIT_OPTIONS.giveUpAfterMs, { min: 0 }),
     },
-    shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', 20_000, { min: 0 }),
+    shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', 20_000, { min: 100 }),
   };
   if (config.queueName.includes(':')) r.problem(`QUEUE_NAME=${JSON.stringify(config.queueName)} must not contain ":"`);
   if (/\s/.test(config.schedulerId)) r.problem(`SCHEDULER_ID=${JSON.stringify(config.schedulerId)} must not contain whitespace`);

@@ -5,6 +5,7 @@
  * returns active jobs nobody holds to the queue itself, at once and without counting a stall
  * (a failover is not the job's fault).
  */
+import { randomUUID } from 'node:crypto';
 import { Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../common/log.js';
@@ -35,8 +36,14 @@ export interface JobQueue {
   retry(job: QueuedJob, token: string, message: string, retryAfterMs?: number): Promise<void>;
   /** Fails the job for good, whatever attempts are left. */
   failForGood(job: QueuedJob, token: string, message: string): Promise<void>;
-  /** Back to waiting without spending an attempt; token '0' takes it from whoever holds it. */
+  /** Back to waiting without spending an attempt; only the lock's holder can. */
   requeue(jobId: string, token: string): Promise<void>;
+  /**
+   * Returns an active job nobody runs to the queue, without spending an attempt, but only if its
+   * lock is still `expectedToken` (or, for null, still absent): never a job someone took since.
+   * True when it moved.
+   */
+  reclaim(jobId: string, expectedToken: string | null): Promise<boolean>;
   /** Waits until `untilMs` without spending an attempt (a source host's outage). */
   delay(job: QueuedJob, token: string, untilMs: number): Promise<void>;
   /** True when a job is waiting, or a delayed one (a retry's backoff) is due. */
@@ -156,11 +163,27 @@ export class BullmqJobQueue implements JobQueue {
 
   async requeue(jobId: string, token: string): Promise<void> {
     const job = await this.fetch(jobId);
-    if (!job) return;
-    // BullMQ's token '0' skips the lock check but also leaves the lock key behind, where a stale
-    // run could keep extending it: take the job under the lock's actual holder instead.
-    const holder = token === '0' ? ((await this.connection.get(`${this.jobKeyPrefix}${jobId}:lock`)) ?? '0') : token;
-    await job.moveToWait(holder);
+    if (job) await job.moveToWait(token);
+  }
+
+  async reclaim(jobId: string, expectedToken: string | null): Promise<boolean> {
+    const job = await this.fetch(jobId);
+    if (!job) return false;
+    let token = expectedToken;
+    if (token === null) {
+      // Absent lock: take it for a moment (only if still absent), then move under it. BullMQ's
+      // token '0' would skip the check, and leave a lock a stale run could keep extending.
+      token = `reclaim-${randomUUID()}`;
+      const taken = await this.connection.set(`${this.jobKeyPrefix}${jobId}:lock`, token, 'PX', 10_000, 'NX');
+      if (taken !== 'OK') return false;
+    }
+    try {
+      await job.moveToWait(token);
+      return true;
+    } catch (err) {
+      if (isLostJobError(err)) return false;
+      throw err;
+    }
   }
 
   async delay(job: QueuedJob, token: string, untilMs: number): Promise<void> {

@@ -14,6 +14,7 @@ import type { TaskDemand } from './offer-matching.js';
 import { applyCircuit } from './outcome-policy.js';
 import { statusToJobAction, type JobAction, type RunOutcome } from './status-to-job.js';
 import type { LedgerItem, LedgerTask, TaskLedger } from './task-ledger.js';
+import type { SizerOptions, TaskSizer } from './task-sizer.js';
 
 export interface LeaderOptions {
   task: TaskDemand;
@@ -31,6 +32,8 @@ export interface LeaderOptions {
   serviceShare: number;
   /** A missing service instance waits this long for an executor without one before doubling up. */
   serviceSpreadWaitMs: number;
+  /** Images one task carries at most, and how long a task should last (see task-sizer.ts). */
+  taskImages: SizerOptions;
 }
 
 export interface OutcomeRecord {
@@ -74,8 +77,11 @@ export interface LeaderContext {
   now: () => number;
   /** Queues a call for an executor; calls of one batch leave together. */
   send(executorId: string, call: SchedulerCall): void;
+  /** This leadership term's fencing epoch. */
+  epoch: number;
   recent: RecentOutcomes;
   counters: LeaderCounters;
+  sizer: TaskSizer;
 }
 
 /**
@@ -86,13 +92,20 @@ export interface LeaderContext {
 export async function settleRun(ctx: LeaderContext, task: LedgerTask, item: LedgerItem, outcome: RunOutcome): Promise<AppliedOutcome> {
   const run = { token: item.token, executorId: task.executorId, sourceUrl: item.sourceUrl, cancelled: item.cancelled };
   const action = applyCircuit(statusToJobAction(outcome, run), item, ctx.circuits, ctx.now());
-  const applied = await applyJobAction(ctx.queue, ctx.log, item.job, item.token, action, task.executorId);
+  if (action.kind !== 'progress') item.settling = true;
+  let applied: AppliedOutcome;
+  try {
+    applied = await applyJobAction(ctx.queue, ctx.log, item.job, item.token, action, task.executorId);
+  } finally {
+    item.settling = false;
+  }
   if (action.kind === 'progress') {
     item.state = outcome.state;
     item.stage = outcome.stage;
     return applied;
   }
   ctx.ledger.removeItem(item.token);
+  if (action.kind === 'complete') ctx.sizer.observe(item.host, action.result.durationMs);
   ctx.counters.itemsByOutcome[action.kind] = (ctx.counters.itemsByOutcome[action.kind] ?? 0) + 1;
   const record: OutcomeRecord = {
     jobId: item.jobId,

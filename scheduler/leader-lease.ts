@@ -11,9 +11,16 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from '../common/keys.js';
 
+// The epoch never goes back, even if Redis lost the counter (a restart without persistence, an
+// AOF without the last second): it is at least the acquirer's clock in milliseconds.
 const ACQUIRE = `
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   local epoch = redis.call('INCR', KEYS[2])
+  local floor = tonumber(ARGV[3])
+  if epoch < floor then
+    epoch = floor
+    redis.call('SET', KEYS[2], epoch)
+  end
   redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. epoch, 'PX', ARGV[2])
   return epoch
 end
@@ -35,7 +42,7 @@ end
 return 0`;
 
 interface LeaseClient {
-  leaseAcquire(lease: string, epoch: string, holder: string, ttlMs: number): Promise<number>;
+  leaseAcquire(lease: string, epoch: string, holder: string, ttlMs: number, floor: number): Promise<number>;
   leaseRenew(lease: string, value: string, ttlMs: number): Promise<number>;
   leaseRelease(lease: string, channel: string, value: string): Promise<number>;
 }
@@ -82,7 +89,7 @@ export class LeaderLease {
   /** Takes the lease if nobody holds it; returns the new epoch, or undefined. */
   async tryAcquire(): Promise<number | undefined> {
     const sentAt = this.now();
-    const epoch = Number(await this.client.leaseAcquire(this.keys.leader, this.keys.epoch, this.schedulerId, this.ttlMs));
+    const epoch = Number(await this.client.leaseAcquire(this.keys.leader, this.keys.epoch, this.schedulerId, this.ttlMs, sentAt));
     if (!epoch) return undefined;
     this.epoch = epoch;
     this.value = `${this.schedulerId} ${epoch}`;

@@ -22,19 +22,23 @@ import { Liveness, type AlivePort } from './liveness.js';
 import { LockKeeper } from './lock-keeper.js';
 import { neverFits } from './offer-matching.js';
 import { OfferResponder } from './offer-responder.js';
+import { compareEntryIds } from '../transport/stream-inbox.js';
 import { Reconciler } from './reconciler.js';
 import { ServiceKeeper, type ServiceStore } from './service-keeper.js';
 import { StatusHandler } from './status-handler.js';
 import { TaskLedger } from './task-ledger.js';
+import { TaskSizer } from './task-sizer.js';
 
 export interface LeaderBus {
   /** Delivers calls to one executor's inbox, in order, stamped with this term's epoch. */
-  send(executorId: string, calls: SchedulerCall[]): Promise<void>;
+  send(executorId: string, calls: SchedulerCall[]): Promise<string[]>;
   /** Called on signs of life, so the executor's inbox does not expire while it is alive. */
   keepInbox(executorId: string): Promise<void>;
 }
 
 export interface LeaderPorts {
+  /** This leadership term: its epoch, and whether the lease still holds. */
+  term: { epoch: number; valid(): boolean };
   queue: JobQueue;
   bus: LeaderBus;
   alive: AlivePort;
@@ -44,6 +48,13 @@ export interface LeaderPorts {
 }
 
 export type { LeaderOptions } from './leader-context.js';
+
+/** Thrown to leave a batch unacknowledged: this term has ended. */
+export class NotLeading extends Error {
+  constructor() {
+    super('this scheduler no longer leads');
+  }
+}
 
 type Handlers = { [K in ExecutorEventKind]: (event: Extract<ExecutorEvent, { kind: K }>) => Promise<void> };
 
@@ -86,8 +97,10 @@ export class Leader {
       log,
       now,
       send: (executorId, call) => this.send(executorId, call),
+      epoch: ports.term.epoch,
       recent: this.recent,
       counters: this.counters,
+      sizer: new TaskSizer(opts.taskImages),
     };
     this.services = new ServiceKeeper(this.ctx, ports.services, { serviceShare: opts.serviceShare, spreadWaitMs: opts.serviceSpreadWaitMs });
     // Until the takeover reconciliation is complete, running instances are not known yet: place none.
@@ -132,6 +145,8 @@ export class Leader {
    * update followed in the same batch by its task's terminal update is not written.
    */
   async handleEvents(events: ExecutorEvent[]): Promise<void> {
+    // An ended term must not consume events: they stay pending for the next leader.
+    if (this.ended || !this.ports.term.valid()) throw new NotLeading();
     const ending = new Set(events.flatMap((e) => (e.kind === 'update' && isTerminal(e.status.state) ? [e.status.taskId] : [])));
     await this.flushAfter(async () => {
       let updates: Promise<void>[] = [];
@@ -169,7 +184,7 @@ export class Leader {
       await this.ports.bus.keepInbox(e.executorId);
       if (record.lost) return; // liveness notices its return and reconciles it
       const known = new Set(e.tasks);
-      await this.reconcileLaunches(e.executorId, known);
+      await this.reconcileLaunches(e.executorId, known, e.inboxPosition);
       const unknown = e.tasks.filter((t) => !this.ledger.get(t));
       if (unknown.length > 0 && this.reconciler.done) this.reconciler.ask(e.executorId, unknown);
     },
@@ -195,7 +210,7 @@ export class Leader {
     reconciled: async (e) => {
       const record = this.registry.see(e.executorId, this.now());
       record.total = e.resources;
-      await this.reconciler.handleReport(e.executorId, e.tasks);
+      await this.reconciler.handleReport(e.executorId, e.tasks, e.epoch);
     },
   };
 
@@ -205,14 +220,16 @@ export class Leader {
   }
 
   /**
-   * A run launched on `executorId` well before this heartbeat that the executor does not know
-   * never reached it: its job goes back to the queue without spending an attempt, and the
-   * launch is killed in case it still arrives.
+   * A task whose launch is at or before the last inbox entry the executor has acted on, and that
+   * the executor does not list, never reached it (or was dropped as a deposed leader's): its jobs
+   * go back to the queue without spending an attempt, and the launch is killed in case. Judged by
+   * stream positions, so a leader behind its inbox never mistakes a fresh launch for a lost one.
    */
-  private async reconcileLaunches(executorId: string, known: ReadonlySet<string>): Promise<void> {
-    const graceMs = Math.max(5_000, this.opts.executorTimeoutMs);
+  private async reconcileLaunches(executorId: string, known: ReadonlySet<string>, position: string): Promise<void> {
+    if (position === '') return;
     for (const task of this.ledger.tasksOn(executorId)) {
-      if (known.has(task.taskId) || task.adopted || this.now() - task.launchedAtMs <= graceMs) continue;
+      if (known.has(task.taskId) || task.adopted || task.launchEntryId === undefined) continue;
+      if (compareEntryIds(task.launchEntryId, position) > 0) continue;
       this.log.warn('launched task unknown to its executor; requeued and killed', { task: task.taskId, executor: executorId });
       this.send(executorId, { kind: 'kill', taskId: task.taskId, reason: 'TASK_KILLED' });
       await giveUpTask(this.ctx, task, 'TASK_LOST', 'INVALID_OFFER', 'the launch never reached the executor');
@@ -240,7 +257,7 @@ export class Leader {
       outbox.set(executorId, calls);
       return;
     }
-    this.ports.bus.send(executorId, [call]).catch((err) => this.log.warn('sending a call failed', { executor: executorId, call: call.kind, error: describeError(err) }));
+    this.deliver(executorId, [call]).catch((err) => this.log.warn('sending a call failed', { executor: executorId, call: call.kind, error: describeError(err) }));
   }
 
   /** Runs `fn` collecting its calls, then sends them, even when `fn` failed half-way. */
@@ -250,12 +267,25 @@ export class Leader {
     try {
       await this.outbox.run(outbox, fn);
     } finally {
-      if (!this.ended) await Promise.all([...outbox].map(([executorId, calls]) => this.ports.bus.send(executorId, calls)));
+      if (!this.ended) await Promise.all([...outbox].map(([executorId, calls]) => this.deliver(executorId, calls)));
     }
   }
 
+  /** Sends calls and notes where each launch landed in the executor's inbox (see reconcileLaunches). */
+  private async deliver(executorId: string, calls: SchedulerCall[]): Promise<void> {
+    const ids = await this.ports.bus.send(executorId, calls);
+    calls.forEach((call, i) => {
+      if (call.kind !== 'launch' || ids[i] === undefined) return;
+      for (const info of call.tasks) {
+        const task = this.ledger.get(info.taskId);
+        if (task) task.launchEntryId = ids[i];
+      }
+    });
+  }
+
   private async guarded(fn: () => Promise<void>): Promise<void> {
-    if (this.ended) return;
+    // After a pause (SIGSTOP, a Redis outage) overdue timers fire before the lease is renewed.
+    if (this.ended || !this.ports.term.valid()) return;
     try {
       await this.flushAfter(fn);
     } catch (err) {
@@ -275,9 +305,9 @@ export class Leader {
    */
   async handover(): Promise<void> {
     this.offers.draining = true;
+    this.ended = true;
     this.stopTimers();
     await this.offers.releaseParked();
-    this.ended = true;
   }
 
   /** The lease was lost: another leader may be acting. Stop at once and write nothing more. */

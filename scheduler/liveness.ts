@@ -17,6 +17,8 @@ import type { ParkedJob } from './offer-responder.js';
 export interface AlivePort {
   /** Executor ids that have announced themselves. */
   knownExecutors(): Promise<string[]>;
+  /** Forgets executors that are gone (their alive key expired). */
+  forgetExecutors(ids: string[]): Promise<void>;
   /** The value of each executor's alive key, "<bootId>:<seq>" (missing when the key is gone). */
   readSeqs(ids: readonly string[]): Promise<Map<string, string>>;
 }
@@ -35,12 +37,14 @@ export class Liveness {
     this.lastPollOkMs = ctx.now();
   }
 
-  /** Live executors at takeover: those whose alive key exists. */
+  /** Live executors at takeover: those whose alive key exists. The others are forgotten. */
   async discover(): Promise<string[]> {
     const ids = await this.alive.knownExecutors();
     const seqs = await this.alive.readSeqs(ids);
     const now = this.ctx.now();
     for (const [id, seq] of seqs) this.ctx.registry.observeSeq(id, seq, now);
+    const gone = ids.filter((id) => !seqs.has(id));
+    if (gone.length > 0) await this.alive.forgetExecutors(gone);
     return [...seqs.keys()];
   }
 
@@ -83,13 +87,12 @@ export class Liveness {
     this.sweeping = true;
     const ctx = this.ctx;
     try {
+      const ours = new Set([...ctx.ledger.items()].map(({ item }) => item.jobId));
+      for (const p of this.parked.values()) ours.add(String(p.job.id));
       for (const active of await ctx.queue.activeJobs()) {
-        if (active.lockToken !== null) continue;
         // Lock gone: if it is one of ours, the lock keeper retakes it; otherwise nobody holds it.
-        if ([...ctx.ledger.items()].some(({ item }) => item.jobId === active.id)) continue;
-        if ([...this.parked.values()].some((p) => String(p.job.id) === active.id)) continue;
-        await ctx.queue.requeue(active.id, '0');
-        ctx.log.info('job nobody held returned to the queue', { job: active.id });
+        if (active.lockToken !== null || ours.has(active.id)) continue;
+        if (await ctx.queue.reclaim(active.id, null)) ctx.log.info('job nobody held returned to the queue', { job: active.id });
       }
     } catch (err) {
       ctx.log.warn('sweep for orphaned jobs failed', { error: describeError(err) });

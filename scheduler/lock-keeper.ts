@@ -28,7 +28,9 @@ export class LockKeeper {
         if (this.parked.delete(token)) continue;
         const found = ctx.ledger.byToken(token);
         if (!found) continue;
+        if (found.item.settling) continue; // its outcome is being written: that is why the lock went
         ctx.log.warn('job lock lost; killing its run', { job: found.item.jobId, task: found.task.taskId, token });
+        if (found.item.probe) ctx.circuits.probeAbandoned(found.item.host);
         ctx.ledger.removeItem(token);
         ctx.send(found.task.executorId, { kind: 'kill', taskId: token, reason: 'TASK_KILLED' });
       }

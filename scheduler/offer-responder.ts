@@ -13,6 +13,7 @@ import { sourceHost } from './host-circuits.js';
 import type { QueuedJob } from './job-queue.js';
 import type { LeaderContext } from './leader-context.js';
 import { planLaunch, tasksThatFit } from './offer-matching.js';
+import { splitEvenly } from './task-sizer.js';
 import type { LedgerItem, LedgerTask } from './task-ledger.js';
 import { validateJobData } from './validate-job.js';
 
@@ -51,9 +52,12 @@ export class OfferResponder {
     const services = this.planServices(offer);
     const free = subtract(offer.resources, services.used);
     const fit = tasksThatFit(free, ctx.opts.task, ctx.opts.maxTasksPerOffer);
-    const candidates = fit > 0 ? await this.candidates(fit) : [];
-    const slices = planLaunch(free, ctx.opts.task, candidates.length);
-    const imageTasks = candidates.map((c, i) => this.launchRun(offer, c, slices[i]!));
+    const perTask = ctx.sizer.imagesPerTask();
+    const candidates = fit > 0 ? await this.candidates(fit * perTask, perTask) : [];
+    const sizes = splitEvenly(candidates.length, fit, perTask);
+    const slices = planLaunch(free, ctx.opts.task, sizes.length);
+    let next = 0;
+    const imageTasks = sizes.map((n, i) => this.launchTask(offer, candidates.slice(next, (next += n)), slices[i]!));
     const tasks = [...services.tasks, ...imageTasks];
     if (tasks.length === 0) {
       // Nothing fits: hear again when more is free. No work: wait out the refuse period (or a revive).
@@ -72,12 +76,16 @@ export class OfferResponder {
     this.ctx.send(offer.executorId, { kind: 'decline', offerId: offer.id, refuseSeconds });
   }
 
-  /** Up to `wanted` runnable jobs: parked ones whose host has room first, then fresh ones. */
-  private async candidates(wanted: number): Promise<Candidate[]> {
+  /**
+   * Up to `wanted` runnable jobs: parked ones whose host has room first, then fresh ones. A
+   * host has room while fewer than HOST_MAX_CONCURRENCY tasks download from it (`perTask` of
+   * this offer's images make one task).
+   */
+  private async candidates(wanted: number, perTask: number): Promise<Candidate[]> {
     const ctx = this.ctx;
     const chosen: Candidate[] = [];
     const starting = new Map<string, number>();
-    const room = (host: string) => ctx.ledger.runsOnHost(host) + (starting.get(host) ?? 0) < ctx.opts.hostMaxConcurrency;
+    const room = (host: string) => ctx.ledger.tasksOnHost(host) + Math.ceil((starting.get(host) ?? 0) / perTask) < ctx.opts.hostMaxConcurrency;
     const choose = (c: Candidate) => {
       chosen.push(c);
       starting.set(c.host, (starting.get(c.host) ?? 0) + 1);
@@ -129,29 +137,27 @@ export class OfferResponder {
     return chosen;
   }
 
-  private launchRun(offer: Offer, c: Candidate, resources: Resources): TaskInfo {
+  /** One task for these jobs (a lone job's task is named by its token), entered in the ledger before it is sent. */
+  private launchTask(offer: Offer, jobs: Candidate[], resources: Resources): TaskInfo {
     const ctx = this.ctx;
-    const image: ImageItem = {
+    const images: ImageItem[] = jobs.map((c) => ({
       token: c.token,
       jobId: String(c.job.id),
       sourceUrl: c.job.data.url,
       outputName: c.job.data.output,
       attempt: c.job.attemptsMade + 1,
-    };
-    const info: TaskInfo = { taskId: c.token, name: `invert job ${c.job.id}`, executorId: offer.executorId, resources, images: [image] };
-    const item: LedgerItem = {
-      token: c.token,
-      jobId: image.jobId,
-      job: c.job,
-      sourceUrl: image.sourceUrl,
-      host: c.host,
-      state: 'TASK_STAGING',
-      stage: 'none',
-      cancelled: false,
-      probe: c.probe,
-    };
+    }));
+    const taskId = jobs.length === 1 ? jobs[0]!.token : `task-${randomUUID()}`;
+    const name = jobs.length === 1 ? `invert job ${jobs[0]!.job.id}` : `invert ${jobs.length} jobs`;
+    const info: TaskInfo = { taskId, name, executorId: offer.executorId, resources, images };
+    const items = new Map<string, LedgerItem>(
+      jobs.map((c, i) => [
+        c.token,
+        { token: c.token, jobId: images[i]!.jobId, job: c.job, sourceUrl: images[i]!.sourceUrl, host: c.host, state: 'TASK_STAGING', stage: 'none', cancelled: false, probe: c.probe },
+      ]),
+    );
     const task: LedgerTask = {
-      taskId: info.taskId,
+      taskId,
       executorId: offer.executorId,
       info,
       launchedAtMs: ctx.now(),
@@ -159,7 +165,7 @@ export class OfferResponder {
       state: 'TASK_STAGING',
       stage: 'none',
       healthy: undefined,
-      items: new Map([[item.token, item]]),
+      items,
       seenUuids: new Set(),
     };
     ctx.ledger.add(task);

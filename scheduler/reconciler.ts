@@ -66,8 +66,11 @@ export class Reconciler {
     this.ctx.send(executorId, { kind: 'reconcile', taskIds: taskIds.length === 0 ? [] : fresh });
   }
 
-  /** An executor's answer. */
-  async handleReport(executorId: string, reports: TaskReport[]): Promise<void> {
+  /**
+   * An executor's answer. Only one written for this term (or a later one) counts as its answer
+   * to the takeover: an older one, left unread by a dead leader, may predate runs launched since.
+   */
+  async handleReport(executorId: string, reports: TaskReport[], answerEpoch: number): Promise<void> {
     for (const report of reports) {
       try {
         if (report.info.service) {
@@ -80,7 +83,7 @@ export class Reconciler {
         this.ctx.log.warn('could not reconcile a task', { executor: executorId, task: report.info.taskId, error: describeError(err) });
       }
     }
-    if (this.waitingFor.delete(executorId) && this.waitingFor.size === 0) void this.finish('all executors answered');
+    if (answerEpoch >= this.ctx.epoch && this.waitingFor.delete(executorId) && this.waitingFor.size === 0) void this.finish('all executors answered');
   }
 
   private async adoptImages(executorId: string, report: TaskReport): Promise<void> {
@@ -152,11 +155,12 @@ export class Reconciler {
     clearTimeout(this.finishTimer);
     const ctx = this.ctx;
     let requeued = 0;
+    const ours = new Set([...ctx.ledger.items()].map(({ item }) => item.jobId));
     for (const active of this.snapshot) {
-      if (active.lockToken !== null && ctx.ledger.hasToken(active.lockToken)) continue;
+      if (ours.has(active.id)) continue; // adopted (its lock retaken, if it had expired)
       try {
-        await ctx.queue.requeue(active.id, '0');
-        requeued++;
+        // Only under the lock the snapshot saw: a job someone took since is left alone.
+        if (await ctx.queue.reclaim(active.id, active.lockToken)) requeued++;
       } catch (err) {
         ctx.log.warn('could not return an orphaned job to the queue', { job: active.id, error: describeError(err) });
       }

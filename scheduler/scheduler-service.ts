@@ -29,7 +29,6 @@ export interface SchedulerService {
   close(): Promise<void>;
 }
 
-class NotLeaderError extends Error {}
 
 export function startSchedulerService(config: Readonly<SchedulerConfig>, log: Logger): SchedulerService {
   const keys = keysFor(config.queueName);
@@ -49,11 +48,12 @@ export function startSchedulerService(config: Readonly<SchedulerConfig>, log: Lo
   let announcedStandby = false;
 
   const ports = (epoch: number): LeaderPorts => ({
+    term: { epoch, valid: () => lease.valid() },
     queue,
     bus: {
       send: async (executorId, calls) => {
         const envelope = { epoch, schedulerId: config.schedulerId };
-        await sendToStream(commands, keys.executorInbox(executorId), calls.map((c) => encodeCall(c, envelope)));
+        return sendToStream(commands, keys.executorInbox(executorId), calls.map((c) => encodeCall(c, envelope)));
       },
       // Inboxes of executors that never come back expire; live ones are refreshed by heartbeats.
       keepInbox: async (executorId) => void (await commands.expire(keys.executorInbox(executorId), 86_400)),
@@ -77,10 +77,7 @@ export function startSchedulerService(config: Readonly<SchedulerConfig>, log: Lo
         keys.schedulerInbox,
         decodeEvent,
         async (events) => {
-          if (!lease.valid()) {
-            void depose('the lease could not be renewed in time');
-            throw new NotLeaderError('not the leader any more');
-          }
+          if (!lease.valid()) void depose('the lease could not be renewed in time');
           await leader.handleEvents(events);
         },
         termLog,
@@ -142,7 +139,8 @@ export function startSchedulerService(config: Readonly<SchedulerConfig>, log: Lo
     acquiring = true;
     try {
       const epoch = await lease.tryAcquire();
-      if (epoch !== undefined && !closing) await startTerm(epoch);
+      if (epoch !== undefined && closing) await lease.release();
+      else if (epoch !== undefined) await startTerm(epoch);
       else if (!announcedStandby) {
         announcedStandby = true;
         const holder = await lease.holder();
@@ -180,15 +178,23 @@ export function startSchedulerService(config: Readonly<SchedulerConfig>, log: Lo
       clearInterval(presenceTimer);
       const current = term;
       term = undefined;
-      if (current) {
-        log.info('handing over leadership', { runningTasks: current.leader.activeTasks });
-        for (const t of current.timers) clearInterval(t);
-        await current.leader.handover();
-        await current.inbox.close();
-        await lease.release().catch((err) => log.warn('could not release the lease; it expires on its own', { error: describeError(err) }));
-      }
-      await commands.del(keys.schedulerPresence(config.schedulerId)).catch(() => undefined);
-      await queue.close();
+      // Bounded: with Redis away, nothing below could finish; the lease then simply expires.
+      const done = (async () => {
+        if (current) {
+          log.info('handing over leadership', { runningTasks: current.leader.activeTasks });
+          for (const t of current.timers) clearInterval(t);
+          // Stop reading first: events must stay pending for the next leader, not be consumed by a leader that has stopped.
+          await current.inbox.close();
+          await current.leader.handover();
+          await lease.release().catch((err) => log.warn('could not release the lease; it expires on its own', { error: describeError(err) }));
+        }
+        await commands.del(keys.schedulerPresence(config.schedulerId)).catch(() => undefined);
+        await queue.close();
+      })();
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), config.shutdownGraceMs)));
+      if ((await Promise.race([done, timeout])) === 'timeout') log.warn('shutdown did not finish in time; leaving anyway', { graceMs: config.shutdownGraceMs });
+      clearTimeout(timer);
       for (const c of [commands, inboxConnection, bullConnection, subscriber]) c.disconnect();
     },
   };
@@ -208,6 +214,7 @@ async function loadServices(redis: Redis, keys: Keys, log: Logger): Promise<Map<
 function aliveReader(redis: Redis, keys: Keys): LeaderPorts['alive'] {
   return {
     knownExecutors: () => redis.smembers(keys.executors),
+    forgetExecutors: async (ids) => void (await redis.srem(keys.executors, ...ids)),
     readSeqs: async (ids) => {
       const seqs = new Map<string, string>();
       if (ids.length === 0) return seqs;

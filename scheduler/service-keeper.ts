@@ -7,7 +7,7 @@
  * reconcile answers and the desired state. Nothing here stops a service when a leader stops.
  */
 import { randomUUID } from 'node:crypto';
-import type { ServiceDef } from '../common/service-def.js';
+import { serviceVersion, type ServiceDef } from '../common/service-def.js';
 import { add, EMPTY, subtract, takePorts } from '../protocol/resources.js';
 import { isTerminal, type Offer, type Resources, type TaskInfo, type TaskReport, type TaskStatus } from '../protocol/types.js';
 import type { LeaderContext } from './leader-context.js';
@@ -45,30 +45,50 @@ export class ServiceKeeper {
     return [...this.ctx.ledger.all()].filter((t) => t.info.service !== undefined);
   }
 
-  /** Reads the desired state and stops instances nobody wants any more. */
+  /**
+   * Reads the desired state and stops instances nobody wants any more: services gone, instances
+   * beyond the count, duplicates (the one this leader launched goes, an adopted one stays), and,
+   * one at a time while the rest run, instances of an older definition (its replacement serves
+   * the new one).
+   */
   async refresh(): Promise<void> {
     this.desired = await this.store.load();
     this.loaded = true;
-    const now = this.ctx.now();
+    const instances = this.instances();
+    for (const id of this.stopping.keys()) if (!this.ctx.ledger.get(id)) this.stopping.delete(id);
     const seen = new Set<string>();
-    for (const task of this.instances().sort((a, b) => a.launchedAtMs - b.launchedAtMs)) {
+    const keep = (t: LedgerTask) => (t.adopted ? 0 : 1);
+    for (const task of instances.sort((a, b) => keep(a) - keep(b) || a.launchedAtMs - b.launchedAtMs)) {
       const spec = task.info.service!;
       const key = `${spec.name}/${spec.instance}`;
       const def = this.desired.get(spec.name);
       const surplus = !def || spec.instance >= def.instances || seen.has(key);
       seen.add(key);
-      if (!surplus) continue;
-      const sentAt = this.stopping.get(task.taskId);
-      if (sentAt !== undefined && now - sentAt < KILL_RESEND_MS) continue;
-      this.stopping.set(task.taskId, now);
-      this.ctx.log.info('stopping a service instance nobody wants', { service: spec.name, instance: spec.instance, executor: task.executorId, port: spec.port });
-      this.ctx.send(task.executorId, { kind: 'kill', taskId: task.taskId, reason: 'TASK_KILLED' });
+      if (surplus) this.stop(task, 'nobody wants it any more');
+    }
+    for (const def of this.desired.values()) {
+      const mine = instances.filter((t) => t.info.service!.name === def.name && !this.stopping.has(t.taskId));
+      const version = serviceVersion(def);
+      const outdated = mine.find((t) => t.info.service!.version !== version);
+      const allUp = mine.length >= def.instances && mine.every((t) => t.state === 'TASK_RUNNING');
+      const rolling = instances.some((t) => t.info.service!.name === def.name && this.stopping.has(t.taskId));
+      if (outdated && allUp && !rolling) this.stop(outdated, 'it serves an older definition');
     }
     for (const key of this.missingSince.keys()) {
       const [name, instance] = key.split('/');
       const def = this.desired.get(name!);
       if (!def || Number(instance) >= def.instances) this.missingSince.delete(key);
     }
+  }
+
+  private stop(task: LedgerTask, why: string): void {
+    const now = this.ctx.now();
+    const sentAt = this.stopping.get(task.taskId);
+    if (sentAt !== undefined && now - sentAt < KILL_RESEND_MS) return;
+    this.stopping.set(task.taskId, now);
+    const spec = task.info.service!;
+    this.ctx.log.info('stopping a service instance', { service: spec.name, instance: spec.instance, executor: task.executorId, port: spec.port, why });
+    this.ctx.send(task.executorId, { kind: 'kill', taskId: task.taskId, reason: 'TASK_KILLED' });
   }
 
   /** Instances are missing, so declined executors should offer again. */
@@ -113,7 +133,7 @@ export class ServiceKeeper {
         executorId: offer.executorId,
         resources,
         images: [],
-        service: { name: def.name, instance, body: def.body, contentType: def.contentType, healthPath: def.healthPath, port: port.begin },
+        service: { name: def.name, instance, body: def.body, contentType: def.contentType, healthPath: def.healthPath, port: port.begin, version: serviceVersion(def) },
       };
       ctx.ledger.add({
         taskId: info.taskId,

@@ -37,15 +37,20 @@ export class StatusHandler {
       ctx.log.warn('update from an executor that does not run the task ignored', { task: status.taskId, from: status.executorId, runsOn: task.executorId });
       return;
     }
-    if (status.uuid !== undefined && task.seenUuids.has(status.uuid)) return this.ack(status);
-    if (task.info.service) {
-      await this.hooks.serviceUpdate(task, status);
-    } else if (!(superseded && !isTerminal(status.state))) {
-      await this.settleItems(task, status);
+    if (status.uuid !== undefined) {
+      if (task.seenUuids.has(status.uuid)) return this.ack(status);
+      // Marked before any await: a re-sent copy in the same batch is handled concurrently.
+      task.seenUuids.add(status.uuid);
+    }
+    try {
+      if (task.info.service) await this.hooks.serviceUpdate(task, status);
+      else if (!(superseded && !isTerminal(status.state))) await this.settleItems(task, status);
+    } catch (err) {
+      if (status.uuid !== undefined) task.seenUuids.delete(status.uuid);
+      throw err;
     }
     task.state = status.state;
     task.stage = status.stage;
-    if (status.uuid !== undefined) task.seenUuids.add(status.uuid);
     this.ack(status);
   }
 

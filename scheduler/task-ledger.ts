@@ -19,6 +19,8 @@ export interface LedgerItem {
   cancelled: boolean;
   /** This run is its host's half-open probe. */
   probe: boolean;
+  /** Its outcome is being written to the job right now. */
+  settling?: boolean;
 }
 
 export interface LedgerTask {
@@ -33,12 +35,15 @@ export interface LedgerTask {
   healthy: boolean | undefined;
   items: Map<string, LedgerItem>;
   seenUuids: Set<string>;
+  /** Where its launch landed in the executor's inbox (stream entry id), once sent. */
+  launchEntryId?: string;
 }
 
 export class TaskLedger {
   private readonly tasks = new Map<string, LedgerTask>();
   private readonly tokens = new Map<string, string>(); // item token -> task id
-  private readonly hostRuns = new Map<string, number>();
+  /** Tasks with an unfinished image of each host: a task downloads one image at a time. */
+  private readonly hostTasks = new Map<string, Map<string, number>>();
 
   add(task: LedgerTask): void {
     this.tasks.set(task.taskId, task);
@@ -47,14 +52,19 @@ export class TaskLedger {
 
   private indexItem(taskId: string, item: LedgerItem): void {
     this.tokens.set(item.token, taskId);
-    this.hostRuns.set(item.host, (this.hostRuns.get(item.host) ?? 0) + 1);
+    const tasks = this.hostTasks.get(item.host) ?? new Map<string, number>();
+    tasks.set(taskId, (tasks.get(taskId) ?? 0) + 1);
+    this.hostTasks.set(item.host, tasks);
   }
 
-  private unindexItem(item: LedgerItem): void {
+  private unindexItem(taskId: string, item: LedgerItem): void {
     this.tokens.delete(item.token);
-    const n = (this.hostRuns.get(item.host) ?? 1) - 1;
-    if (n <= 0) this.hostRuns.delete(item.host);
-    else this.hostRuns.set(item.host, n);
+    const tasks = this.hostTasks.get(item.host);
+    if (!tasks) return;
+    const n = (tasks.get(taskId) ?? 1) - 1;
+    if (n > 0) tasks.set(taskId, n);
+    else tasks.delete(taskId);
+    if (tasks.size === 0) this.hostTasks.delete(item.host);
   }
 
   get(taskId: string): LedgerTask | undefined {
@@ -78,14 +88,14 @@ export class TaskLedger {
     const found = this.byToken(token);
     if (!found) return;
     found.task.items.delete(token);
-    this.unindexItem(found.item);
+    this.unindexItem(found.task.taskId, found.item);
     if (found.task.items.size === 0 && !found.task.info.service) this.tasks.delete(found.task.taskId);
   }
 
   forget(taskId: string): void {
     const task = this.tasks.get(taskId);
     if (!task) return;
-    for (const item of task.items.values()) this.unindexItem(item);
+    for (const item of task.items.values()) this.unindexItem(taskId, item);
     this.tasks.delete(taskId);
   }
 
@@ -101,8 +111,9 @@ export class TaskLedger {
     for (const task of this.tasks.values()) for (const item of task.items.values()) yield { task, item };
   }
 
-  runsOnHost(host: string): number {
-    return this.hostRuns.get(host) ?? 0;
+  /** Tasks that still have an image of this host to run. */
+  tasksOnHost(host: string): number {
+    return this.hostTasks.get(host)?.size ?? 0;
   }
 
   get size(): number {

@@ -23,7 +23,7 @@ const serviceInfo: TaskInfo = {
   executorId: 'exec-a',
   resources: { cpus: 0.1, memMb: 32, ports: [{ begin: 31005, end: 31005 }] },
   images: [],
-  service: { name: 'hello', instance: 0, body: Buffer.from('Hello from Server'), contentType: 'text/plain; charset=utf-8', healthPath: '/healthz', port: 31005 },
+  service: { name: 'hello', instance: 0, body: Buffer.from('Hello from Server'), contentType: 'text/plain; charset=utf-8', healthPath: '/healthz', port: 31005, version: 'v1' },
 };
 const result = { name: 'cat.png', url: 'http://f/files/cat.png', bytes: 1234, width: 640, height: 480, format: 'png', durationMs: 40, downloadMs: 5, invertMs: 30, uploadMs: 5, sourceBytes: 1200 };
 const finished: TaskStatus = {
@@ -39,7 +39,7 @@ const resources = { cpus: 2, memMb: 2048, ports: [{ begin: 31000, end: 31099 }] 
 describe('codec round trips', () => {
   const events: ExecutorEvent[] = [
     { ...base, kind: 'register', hostname: 'h', resources, running: ['t1', 't2'], pid: 42, advertiseHost: '10.0.0.2' },
-    { ...base, kind: 'heartbeat', running: 2, tasks: ['t1', 't2', 't3'], seq: 17, resources, used: { cpus: 0.5, memMb: 256, ports: [] }, inboxHealthy: true, draining: false },
+    { ...base, kind: 'heartbeat', running: 2, tasks: ['t1', 't2', 't3'], seq: 17, resources, used: { cpus: 0.5, memMb: 256, ports: [] }, inboxHealthy: true, draining: false, inboxPosition: '1700000000000-3' },
     { ...base, kind: 'offer', offer: { id: 'o1', executorId: 'exec-a', hostname: 'h', resources: { cpus: 1.5, memMb: 512, ports: [] }, ttlMs: 10_000, advertiseHost: '127.0.0.1' } },
     { ...base, kind: 'rescind', offerId: 'o1' },
     { ...base, kind: 'unregister', reason: 'shutdown' },
@@ -75,7 +75,7 @@ describe('codec round trips', () => {
 });
 
 describe('codec rejects malformed messages with DecodeError', () => {
-  const heartbeat: ExecutorEvent = { ...base, kind: 'heartbeat', running: 1, tasks: ['t1'], seq: 1, resources, used: resources, inboxHealthy: true, draining: false };
+  const heartbeat: ExecutorEvent = { ...base, kind: 'heartbeat', running: 1, tasks: ['t1'], seq: 1, resources, used: resources, inboxHealthy: true, draining: false, inboxPosition: '' };
   const bad: [string, Buffer][] = [
     ['random bytes', Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x01])],
     ['text', Buffer.from('{"kind":"offer"}')],

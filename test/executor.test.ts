@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { PipelineError } from '../common/errors.js';
 import { silentLogger } from '../common/log.js';
 import { Executor } from '../executor/executor.js';
-import type { TaskDeps } from '../executor/run-task.js';
+import type { BatchTaskDeps } from '../executor/image-task.js';
 import type { ExecutorEvent, ReceivedCall, SchedulerCall, TaskInfo, TaskStatus } from '../protocol/types.js';
 
 const task = (taskId: string, cpus = 0.5, tokens: string[] = [taskId]): TaskInfo => ({
@@ -15,13 +15,15 @@ const task = (taskId: string, cpus = 0.5, tokens: string[] = [taskId]): TaskInfo
   images: tokens.map((token) => ({ token, jobId: `job-${token}`, sourceUrl: `http://src/${token}.png`, outputName: token, attempt: 1 })),
 });
 
-function setup(download: TaskDeps['download'] = async () => Buffer.from('img')) {
+function setup(download: BatchTaskDeps['download'] = async () => Buffer.from('img')) {
   const events: ExecutorEvent[] = [];
   const runs: string[] = [];
   const uploads: string[] = [];
+  const batches: string[][] = [];
   const alive: string[] = [];
   let epoch = 1;
-  const deps: TaskDeps = {
+  let lease: { schedulerId: string; epoch: number } | undefined;
+  const deps: BatchTaskDeps = {
     download: async (url, signal) => {
       runs.push(url);
       return download(url, signal);
@@ -31,10 +33,14 @@ function setup(download: TaskDeps['download'] = async () => Buffer.from('img')) 
       uploads.push(name);
       return { name: `${name}.png`, url: `http://fs/files/${name}.png`, bytes: image.data.length };
     },
+    uploadMany: async (images) => {
+      batches.push(images.map((i) => i.name));
+      return images.map((i) => ({ name: `${i.name}.png`, url: `http://fs/files/${i.name}.png`, bytes: i.data.length }));
+    },
     now: Date.now,
   };
   const executor = new Executor(
-    { emit: async (e) => void events.push(e), markAlive: async (v) => void alive.push(v), inboxStalledMs: () => 0 },
+    { emit: async (e) => void events.push(e), markAlive: async (v) => void alive.push(v), inboxStalledMs: () => 0, inboxPosition: () => '', leaseHolder: async () => lease },
     deps,
     {
       executorId: 'e1',
@@ -56,7 +62,8 @@ function setup(download: TaskDeps['download'] = async () => Buffer.from('img')) 
   const terminal = () => events.flatMap((e) => (e.kind === 'update' && e.status.uuid ? [e.status] : [])) as TaskStatus[];
   const settle = () => new Promise((r) => setTimeout(r, 20));
   const setEpoch = (n: number) => (epoch = n);
-  return { executor, events, runs, uploads, alive, offers, terminal, settle, handle, setEpoch };
+  const setLease = (l: typeof lease) => (lease = l);
+  return { executor, events, runs, uploads, batches, alive, offers, terminal, settle, handle, setEpoch, setLease };
 }
 
 describe('Executor', () => {
@@ -94,6 +101,7 @@ describe('Executor', () => {
       ['bad', 'TASK_FAILED', 'DOWNLOAD_NOT_FOUND'],
       ['ok2', 'TASK_FINISHED', undefined],
     ]);
+    assert.deepEqual(x.batches, [['ok1', 'ok2']], 'the finished images went up in one request');
   });
 
   it('ignores a redelivered launch instead of reporting its running tasks LOST', async (t) => {
@@ -152,6 +160,18 @@ describe('Executor', () => {
     await x.handle({ kind: 'launch', offerId: x.offers()[0]!.id, tasks: [task('b')] }, 5);
     await x.settle();
     assert.deepEqual(x.runs, ['http://src/b.png']);
+  });
+
+  it('follows a lower epoch when the lease in Redis says it leads (Redis lost the counter)', async (t) => {
+    const x = setup();
+    t.after(() => x.executor.drain());
+    await x.executor.start();
+    await x.handle({ kind: 'reconcile', taskIds: [] }, 9);
+    x.setLease({ schedulerId: 's', epoch: 3 });
+    await x.handle({ kind: 'launch', offerId: x.offers()[0]!.id, tasks: [task('a')] }, 3);
+    await x.settle();
+    assert.deepEqual(x.runs, ['http://src/a.png']);
+    assert.equal(x.executor.epoch, 3);
   });
 
   it('a kill that arrives before its launch is not lost', async (t) => {

@@ -74,23 +74,32 @@ describe('BullmqJobQueue', () => {
     await jobs.complete(k2, 'tok-k2', { name: 'k2' } as ImageJobResult);
   });
 
-  it('requeue puts the job back to wait without spending an attempt; token 0 takes it from anyone', async () => {
+  it('requeue puts the job back to wait without spending an attempt, only for the lock holder', async () => {
     await add('b');
     await jobs.take('token-b');
     await jobs.requeue('b', 'token-b');
     const again = await state('b');
     assert.equal(await again.getState(), 'waiting');
     assert.equal(again.attemptsMade, 0);
-    await jobs.take('token-b2');
-    await jobs.requeue('b', '0');
-    assert.equal(await (await state('b')).getState(), 'waiting');
-    assert.equal(await lockOf('b'), null);
-    await assert.rejects(async () => {
-      await jobs.take('token-b3');
-      await jobs.requeue('b', 'not-the-holder');
-    });
-    const retaken = await state('b');
-    await jobs.complete(retaken, 'token-b3', { name: 'b.png' } as ImageJobResult);
+    await jobs.take('token-b3');
+    await assert.rejects(jobs.requeue('b', 'not-the-holder'));
+    await jobs.complete(await state('b'), 'token-b3', { name: 'b.png' } as ImageJobResult);
+  });
+
+  it('reclaim moves an active job only while its lock is what was seen (or still absent)', async () => {
+    await add('r1');
+    await jobs.take('tok-r1');
+    assert.equal(await jobs.reclaim('r1', 'someone-else'), false, 'the lock changed since');
+    assert.equal(await jobs.reclaim('r1', null), false, 'a lock is held');
+    assert.equal(await jobs.reclaim('r1', 'tok-r1'), true);
+    assert.equal(await (await state('r1')).getState(), 'waiting');
+    await jobs.take('tok-r1b');
+    await redis.del(`bull:${queue.name}:r1:lock`); // expired
+    assert.equal(await jobs.reclaim('r1', null), true);
+    assert.equal(await lockOf('r1'), null, 'no lock left behind');
+    assert.equal((await state('r1')).attemptsMade, 0);
+    await jobs.take('tok-r1c');
+    await jobs.complete(await state('r1'), 'tok-r1c', { name: 'r1' } as ImageJobResult);
   });
 
   it('retry spends an attempt and schedules the backoff; delayed jobs count once due', async () => {

@@ -22,7 +22,10 @@ const OPTS: LeaderOptions = {
   hostMaxConcurrency: 32,
   serviceShare: 0.5,
   serviceSpreadWaitMs: 5000,
+  taskImages: { maxImages: 1, targetTaskMs: 250 },
 };
+/** Stream entry ids as Redis would give them: the n-th call sent is "1000-n". */
+const entryIds = (total: number, count: number) => Array.from({ length: count }, (_, i) => `1000-${total - count + i + 1}`);
 type EventBody = ExecutorEvent extends infer E ? (E extends ExecutorEvent ? Omit<E, 'sentAtMs' | 'bootId'> : never) : never;
 const result = { name: 'x.png', url: 'u', bytes: 1, width: 1, height: 1, format: 'png', durationMs: 1, downloadMs: 0, invertMs: 1, uploadMs: 0, sourceBytes: 1 };
 
@@ -40,9 +43,10 @@ describe('Leader', () => {
     previous?.abdicate();
     leader = new Leader(
       {
+        term: { epoch: 1, valid: () => true },
         queue,
-        bus: { send: async (to, calls) => void sent.push(...calls.map((call) => ({ to, call }))), keepInbox: async () => undefined },
-        alive: { knownExecutors: async () => [...seqs.keys()], readSeqs: async (ids) => new Map(ids.flatMap((id) => (seqs.has(id) ? [[id, seqs.get(id)!]] : []))) },
+        bus: { send: async (to, calls) => entryIds(sent.push(...calls.map((call) => ({ to, call }))), calls.length), keepInbox: async () => undefined },
+        alive: { knownExecutors: async () => [...seqs.keys()], forgetExecutors: async () => undefined, readSeqs: async (ids) => new Map(ids.flatMap((id) => (seqs.has(id) ? [[id, seqs.get(id)!]] : []))) },
         services: { load: async () => services },
         cancels: { pending: async () => [...cancelled], done: async (ids) => ids.forEach((id) => cancelled.delete(id)) },
         isCancelled: async (id) => cancelled.has(id),
@@ -66,8 +70,8 @@ describe('Leader', () => {
     if (uuid) status.uuid = uuid;
     return ev({ executorId, kind: 'update', status });
   };
-  const heartbeat = (executorId: string, tasks: string[]) =>
-    ev({ executorId, kind: 'heartbeat', running: tasks.length, tasks, seq: 1, resources: { cpus: 2, memMb: 4096, ports: [] }, used: { cpus: 0, memMb: 0, ports: [] }, inboxHealthy: true, draining: false });
+  const heartbeat = (executorId: string, tasks: string[], inboxPosition = '') =>
+    ev({ executorId, kind: 'heartbeat', running: tasks.length, tasks, seq: 1, resources: { cpus: 2, memMb: 4096, ports: [] }, used: { cpus: 0, memMb: 0, ports: [] }, inboxHealthy: true, draining: false, inboxPosition });
   const launched = () => sent.flatMap((s) => (s.call.kind === 'launch' ? s.call.tasks : []));
   const calls = (kind: SchedulerCall['kind']) => sent.filter((s) => s.call.kind === kind);
 
@@ -223,14 +227,14 @@ describe('Leader', () => {
     assert.deepEqual(calls('kill').map((s) => s.call), [{ kind: 'kill', taskId: t.taskId, reason: 'TASK_KILLED' }]);
   });
 
-  it('requeues and kills a launch that never reached its executor', async () => {
+  it('requeues and kills a launch its executor read past without knowing it, judged by inbox position', async () => {
     queue.add('1');
     await leader.handleEvents([offer('o1', 0.5)]);
-    now += 1_000;
-    await leader.handleEvents([heartbeat('e1', [])]);
-    assert.deepEqual(queue.calls, [], 'a fresh launch may still be in flight');
-    now += 10_000;
-    await leader.handleEvents([heartbeat('e1', [])]);
+    assert.equal(sent.length, 1, 'the launch landed at 1000-1');
+    now += 60_000; // however late: the leader's clock does not decide
+    await leader.handleEvents([heartbeat('e1', [], '999-5')]);
+    assert.deepEqual(queue.calls, [], 'the executor has not read that far: the launch is still on its way');
+    await leader.handleEvents([heartbeat('e1', [], '1000-1')]);
     assert.deepEqual(queue.calls, ['requeue 1']);
     assert.equal(calls('kill').length, 1, 'killed, in case it arrives after all');
   });
@@ -250,7 +254,7 @@ describe('Leader', () => {
     assert.deepEqual(queue.calls, [], 'nothing requeued');
     assert.equal(calls('kill').length, 0, 'nothing killed');
     assert.equal(queue.active.size, 1, 'the job stays active for the next leader');
-    await leader.handleEvents([offer('o2', 2)]);
+    await assert.rejects(leader.handleEvents([offer('o2', 2)]), /no longer leads/, 'an ended term leaves events pending');
     assert.equal(sent.length, before, 'an ended term sends nothing');
   });
 
@@ -301,6 +305,32 @@ describe('Leader', () => {
     assert.deepEqual(launched().map((t) => t.images[0]?.jobId), ['1', '2']);
     assert.equal(leader.offers.parked.size, 1);
   });
+  it('batches small images into tasks of several once it knows what an image of that host costs', async () => {
+    make({ taskImages: { maxImages: 4, targetTaskMs: 250 } });
+    await leader.start();
+    for (let i = 1; i <= 10; i++) queue.add(String(i));
+    await leader.handleEvents([offer('o1', 0.5)]);
+    assert.deepEqual(launched().map((t) => t.images.length), [1], 'one image per task until a cost is known');
+    await leader.handleEvents([update(launched()[0]!, { state: 'TASK_FINISHED', stage: 'done', result: { ...result, durationMs: 40 } }, 'a')]);
+    await leader.handleEvents([offer('o2', 1)]);
+    const batches = launched().slice(1);
+    assert.deepEqual(batches.map((t) => t.images.length), [4, 4], '250 ms / 40 ms per image, capped at 4');
+    assert.equal(new Set(batches.flatMap((t) => t.images.map((i) => i.token))).size, 8, 'each image its own token');
+    assert.notEqual(batches[0]?.taskId, batches[0]?.images[0]?.token, 'a task of several is named apart');
+    // One image failing does not touch its siblings.
+    const t = batches[0]!;
+    const status: TaskStatus = {
+      taskId: t.taskId, executorId: 'e1', state: 'TASK_FAILED', stage: 'done', message: '', timestamp: 1, uuid: 'b1',
+      items: t.images.map((img, i) => (i === 0
+        ? { token: img.token, jobId: img.jobId, state: 'TASK_FAILED', stage: 'download', reason: 'DOWNLOAD_NOT_FOUND', message: '404' }
+        : { token: img.token, jobId: img.jobId, state: 'TASK_FINISHED', stage: 'done', message: '', result })),
+    };
+    queue.calls = [];
+    await leader.handleEvents([ev({ executorId: 'e1', kind: 'update', status })]);
+    assert.deepEqual(queue.calls.sort(), [`fail ${t.images[0]!.jobId} DOWNLOAD_NOT_FOUND`, ...t.images.slice(1).map((i) => `complete ${i.jobId} x.png`)].sort());
+    assert.equal(leader.ledger.get(t.taskId), undefined, 'the task is done');
+  });
+
   describe('services', () => {
     const def = (name: string, instances: number, cpus = 0.1): ServiceDef => ({
       name, instances, body: Buffer.from('hi'), contentType: 'text/plain', cpus, memMb: 64, healthPath: '/healthz', createdAtMs: 0, updatedAtMs: 0,
@@ -411,9 +441,10 @@ describe('Leader takeover', () => {
     queue.activate('c', null); // lock expired
     const leader = new Leader(
       {
+        term: { epoch: 1, valid: () => true },
         queue,
-        bus: { send: async (to, calls) => void sent.push(...calls.map((call) => ({ to, call }))), keepInbox: async () => undefined },
-        alive: { knownExecutors: async () => ['e1', 'e2'], readSeqs: async () => new Map([['e1', '1:1'], ['e2', '2:1']]) },
+        bus: { send: async (to, calls) => entryIds(sent.push(...calls.map((call) => ({ to, call }))), calls.length), keepInbox: async () => undefined },
+        alive: { knownExecutors: async () => ['e1', 'e2'], forgetExecutors: async () => undefined, readSeqs: async () => new Map([['e1', '1:1'], ['e2', '2:1']]) },
         services: { load: async () => new Map() },
         cancels: { pending: async () => [], done: async () => undefined },
         isCancelled: async () => false,
@@ -450,5 +481,76 @@ describe('Leader takeover', () => {
       { executorId: 'e1', sentAtMs: 0, bootId: 'b', kind: 'update', status: { taskId: 'tok-a', executorId: 'e1', state: 'TASK_FINISHED', stage: 'done', message: '', timestamp: 2, uuid: 'ff', items: [{ token: 'tok-a', jobId: 'a', state: 'TASK_FINISHED', stage: 'done', message: '', result }] } },
     ]);
     assert.ok(queue.calls.includes('complete a x.png'));
+  });
+});
+
+describe('Leader takeover, edge cases', () => {
+  const setup = (t: { after(fn: () => void): void }) => {
+    const queue = new FakeQueue();
+    const sent: { to: string; call: SchedulerCall }[] = [];
+    const leader = new Leader(
+      {
+        term: { epoch: 5, valid: () => true },
+        queue,
+        bus: { send: async (to, calls) => entryIds(sent.push(...calls.map((call) => ({ to, call }))), calls.length), keepInbox: async () => undefined },
+        alive: { knownExecutors: async () => ['e1'], forgetExecutors: async () => undefined, readSeqs: async () => new Map([['e1', '1:1']]) },
+        services: { load: async () => new Map() },
+        cancels: { pending: async () => [], done: async () => undefined },
+        isCancelled: async () => false,
+      },
+      OPTS,
+      silentLogger,
+      Date.now,
+      undefined,
+      () => undefined,
+    );
+    t.after(() => leader.abdicate());
+    return { queue, sent, leader };
+  };
+  const report = (token: string, jobId: string, state: TaskStatus['state'] = 'TASK_RUNNING'): TaskReport => ({
+    info: { taskId: token, name: '', executorId: 'e1', resources: { cpus: 0.5, memMb: 256, ports: [] }, images: [{ token, jobId, sourceUrl: 'http://src/x.png', outputName: 'o', attempt: 1 }] },
+    status: { taskId: token, executorId: 'e1', state, stage: 'invert', message: '', timestamp: 1, items: [{ token, jobId, state, stage: 'invert', message: '' }] },
+  });
+  const reconciled = (epoch: number, tasks: TaskReport[]): ExecutorEvent => ({ executorId: 'e1', sentAtMs: 0, bootId: 'b', kind: 'reconciled', epoch, resources: { cpus: 2, memMb: 4096, ports: [] }, tasks });
+
+  it('adopts a run whose job lock expired while no leader kept it, instead of requeueing its job', async (t) => {
+    const { queue, leader } = setup(t);
+    queue.activate('a', null);
+    const started = leader.start();
+    await new Promise((r) => setTimeout(r, 10));
+    await leader.handleEvents([reconciled(5, [report('tok-a', 'a')])]);
+    await started;
+    assert.deepEqual(queue.calls, [], 'not requeued');
+    assert.equal(queue.locks.get('a'), 'tok-a', 'its lock retaken under its own token');
+    assert.equal(leader.ledger.byToken('tok-a')?.task.adopted, true);
+  });
+
+  it('an answer written for an earlier leader does not complete this leader\'s reconciliation', async (t) => {
+    const { queue, leader } = setup(t);
+    queue.activate('b', 'tok-b');
+    const started = leader.start();
+    await new Promise((r) => setTimeout(r, 10));
+    await leader.handleEvents([reconciled(4, [])]);
+    await new Promise((r) => setTimeout(r, 10));
+    assert.equal(leader.reconciler.done, false, 'still waiting for an answer to epoch 5');
+    await leader.handleEvents([reconciled(5, [report('tok-b', 'b')])]);
+    await started;
+    assert.deepEqual(queue.calls, []);
+  });
+
+  it('a terminal update and its re-sent copy in one batch count once', async (t) => {
+    const { queue, leader } = setup(t);
+    await leader.start();
+    for (const id of ['1', '2']) queue.add(id, `http://down.example/${id}.png`);
+    await leader.handleEvents([{ executorId: 'e1', sentAtMs: 0, bootId: 'b', kind: 'offer', offer: { id: 'o', executorId: 'e1', hostname: 'h', resources: { cpus: 1, memMb: 4096, ports: [] }, ttlMs: 1, advertiseHost: '' } }]);
+    const task = [...leader.ledger.all()][0]!;
+    const item = [...task.items.values()][0]!;
+    const failed: ExecutorEvent = {
+      executorId: 'e1', sentAtMs: 0, bootId: 'b', kind: 'update',
+      status: { taskId: task.taskId, executorId: 'e1', state: 'TASK_FAILED', stage: 'download', message: '', timestamp: 1, uuid: 'dup', items: [{ token: item.token, jobId: item.jobId, state: 'TASK_FAILED', stage: 'download', reason: 'DOWNLOAD_CONNECTION', message: 'refused' }] },
+    };
+    await leader.handleEvents([failed, failed]);
+    assert.deepEqual(queue.calls, [`retry ${item.jobId} DOWNLOAD_CONNECTION`]);
+    assert.equal(leader.circuits.view(Date.now())[0]?.failures, 1, 'one failure, not two');
   });
 });

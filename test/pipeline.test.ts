@@ -103,8 +103,11 @@ describe('pipeline: fileserver + scheduler + two executors', () => {
     assert.deepEqual([...executorsUsed].sort(), ['exec-1', 'exec-2'], 'both executors ran tasks');
   });
 
-  it('reports progress with state and stage on the job while it runs', { timeout: 60_000 }, async () => {
-    const [job] = await enqueueUrls(p.queue, [{ url: `${slow.url}${names[0]}` }], DEFAULT_JOB_POLICY);
+  it('reports progress with state and stage on the job while a long task runs', { timeout: 60_000 }, async (t) => {
+    // Longer than STAGE_UPDATE_MS (500 ms): a quicker task reports nothing until it ends.
+    const slower = await slowImageServer(p.imagesDir, 1500);
+    t.after(() => slower.close());
+    const [job] = await enqueueUrls(p.queue, [{ url: `${slower.url}${names[0]}` }], DEFAULT_JOB_POLICY);
     const seen: unknown[] = [];
     const onProgress = ({ jobId, data }: { jobId: string; data: unknown }) => jobId === job!.id && seen.push(data);
     p.events.on('progress', onProgress);

@@ -44,17 +44,23 @@ const FIELD = 'm';
 /** Deliveries of a failing batch before its entries are tried one by one and dropped. */
 const MAX_DELIVERIES = 8;
 
-/** Appends payloads to a stream in one round trip; `maxLen` trims it approximately. */
-export async function sendToStream(redis: Redis, stream: string, payloads: readonly Buffer[], maxLen?: number): Promise<void> {
-  if (payloads.length === 0) return;
+/** Appends payloads to a stream in one round trip; `maxLen` trims it approximately. Resolves with their entry ids. */
+export async function sendToStream(redis: Redis, stream: string, payloads: readonly Buffer[], maxLen?: number): Promise<string[]> {
+  if (payloads.length === 0) return [];
   const trim: (string | number)[] = maxLen === undefined ? [] : ['MAXLEN', '~', maxLen];
-  if (payloads.length === 1) {
-    await redis.xadd(stream, ...trim, '*', FIELD, payloads[0]!);
-    return;
-  }
+  if (payloads.length === 1) return [String(await redis.xadd(stream, ...trim, '*', FIELD, payloads[0]!))];
   const pipeline = redis.pipeline();
   for (const payload of payloads) pipeline.xadd(stream, ...trim, '*', FIELD, payload);
-  for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
+  const results = (await pipeline.exec()) ?? [];
+  for (const [err] of results) if (err) throw err;
+  return results.map(([, id]) => String(id));
+}
+
+/** Orders stream entry ids ("<ms>-<seq>"): negative, zero or positive like a comparator. */
+export function compareEntryIds(a: string, b: string): number {
+  const [am = 0, as = 0] = a.split('-').map(Number);
+  const [bm = 0, bs = 0] = b.split('-').map(Number);
+  return am - bm || as - bs;
 }
 
 export class StreamInbox {
@@ -73,6 +79,7 @@ export class StreamInbox {
   private toAck: string[] = [];
   /** Consecutive failed deliveries of the batch that starts at `firstId`. */
   private failing = { firstId: '', count: 0 };
+  private lastHandled = '';
 
   constructor(
     /** A connection used only by this inbox: XREADGROUP BLOCK holds it. */
@@ -106,9 +113,15 @@ export class StreamInbox {
   async close(): Promise<void> {
     this.closed = true;
     this.running = false;
-    clearInterval(this.watchdog);
+    // The watchdog stays on until the loop ends: a read stuck on a dead link would hold it forever.
     await this.loop;
+    clearInterval(this.watchdog);
     await this.flushAcks().catch((err) => this.log.warn('final acknowledgement failed', { error: describeError(err) }));
+  }
+
+  /** The id of the last entry handled ('' before the first). */
+  get position(): string {
+    return this.lastHandled;
   }
 
   /** How long the inbox has gone without completing a read (0 while healthy). */
@@ -137,7 +150,7 @@ export class StreamInbox {
   }
 
   private checkRead(): void {
-    if (this.readStartedMs === undefined) return;
+    if (this.readStartedMs === undefined || this.loop === undefined) return;
     if (Date.now() - this.readStartedMs <= this.blockMs + this.readGraceMs) return;
     this.log.warn('stream read overdue: dropping the connection to reconnect', {
       stream: this.opts.stream,
@@ -228,6 +241,7 @@ export class StreamInbox {
     }
     this.failing = { firstId: '', count: 0 };
     this.toAck = ids;
+    this.lastHandled = ids[ids.length - 1]!;
   }
 
   /**

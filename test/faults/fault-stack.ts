@@ -53,8 +53,6 @@ const EXECUTOR_ENV = {
   UPLOAD_RETRIES: '1',
   SHUTDOWN_ACK_WAIT_MS: '3000',
 };
-/** Tasks one executor runs at once with the settings above (EXECUTOR_CPUS / TASK_CPUS). */
-export const TASKS_PER_EXECUTOR = 4;
 export const JOB_POLICY = { ...DEFAULT_JOB_POLICY, attempts: 8, backoffMs: 500 };
 
 const mainOf = (role: Role) => fileURLToPath(new URL(`../../${role}/main.js`, import.meta.url));

@@ -8,6 +8,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Job } from 'bullmq';
 import { outputStem } from '../../common/queue.js';
+import type { ClusterState } from '../../common/cluster-state.js';
 import { isInversionOf } from './corpus.js';
 import { FaultStack, sleep, until } from './fault-stack.js';
 import type { NetNs } from './netns.js';
@@ -24,6 +25,10 @@ export interface ScenarioResult {
   refetched: number;
   /** Outputs stored more than once (a run that happened twice). */
   reuploaded: number;
+  /** Images in flight on the executors the fault hit, while it lasted: the only runs allowed to happen twice. */
+  inFlightOnFaulty: number;
+  /** Outputs stored twice whose job was not in flight on an executor the fault hit: must be none. */
+  doubledElsewhere: number;
   maxUploadsOfOne: number;
   /** Fault end (or the kill) until every job that was running at the fault was done. */
   recoverMs: number;
@@ -38,6 +43,8 @@ export interface ScenarioResult {
 export interface Fault {
   /** Injects the fault; resolves when it has been removed (or at once for a kill), with that instant. */
   inject(stack: FaultStack): Promise<number>;
+  /** Executors whose runs the fault may cut short (and so run twice): none, every one, or these. */
+  affects: 'none' | 'all' | string[];
 }
 
 export interface ScenarioOptions {
@@ -89,7 +96,25 @@ export async function runScenario(name: string, images: Map<string, Buffer>, opt
         await sleep(50);
       }
     })();
+    // Which images run where while the fault lasts, from the state the leader publishes.
+    const inFlight = new Map<string, Set<string>>();
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const text = await stack.redis.get(stack.keys.state).catch(() => null);
+        const state = text ? (JSON.parse(text) as ClusterState) : undefined;
+        for (const e of state?.executors ?? []) {
+          const set = inFlight.get(e.id) ?? new Set<string>();
+          for (const t of e.tasks) for (const run of t.runs) set.add(run.jobId);
+          inFlight.set(e.id, set);
+        }
+        await sleep(100);
+      }
+    })();
     const restoredAt = await opts.fault.inject(stack);
+    await sleep(2_000); // what the last published state before the fault showed is in; let the kills land
+    sampling = false;
+    await sampler;
     await until(
       'every job to complete or fail',
       async () => {
@@ -128,6 +153,13 @@ export async function runScenario(name: string, images: Map<string, Buffer>, opt
       index++;
     }
     const uploads = stack.uploadsByName();
+    const affected = opts.fault.affects === 'all' ? [...inFlight.keys()] : opts.fault.affects === 'none' ? [] : opts.fault.affects;
+    const allowed = new Set(affected.flatMap((e) => [...(inFlight.get(e) ?? [])]));
+    const jobOfOutput = new Map<string, string>();
+    for (const job of await stack.queue.getJobs(['completed'])) if (job?.returnvalue) jobOfOutput.set(job.returnvalue.name, String(job.id));
+    const doubled = [...uploads].filter(([, n]) => n > 1).map(([name]) => name);
+    const doubledElsewhere = doubled.filter((name) => !allowed.has(jobOfOutput.get(name) ?? ''));
+    for (const name of doubledElsewhere) failures.push(`${name} was stored twice but its job was not in flight on ${affected.join(', ') || 'any faulty executor'}`);
     const result: ScenarioResult = {
       name,
       jobs: total,
@@ -137,7 +169,9 @@ export async function runScenario(name: string, images: Map<string, Buffer>, opt
       wrongOutputs: wrong,
       extraFiles: files.size,
       refetched: [...stack.source.fetches.values()].filter((n) => n > 1).length,
-      reuploaded: [...uploads.values()].filter((n) => n > 1).length,
+      reuploaded: doubled.length,
+      inFlightOnFaulty: allowed.size,
+      doubledElsewhere: doubledElsewhere.length,
       maxUploadsOfOne: Math.max(0, ...uploads.values()),
       recoverMs,
       stallMs,
@@ -160,10 +194,10 @@ export function resultsTable(results: ScenarioResult[]): string {
   const s = (ms: number | undefined) => (ms === undefined ? '–' : `${(ms / 1000).toFixed(1)} s`);
   const rows = results.map(
     (r) =>
-      `| ${r.name} | ${r.completed}/${r.jobs} | ${r.failed} | ${r.jobs - r.missingOutputs - r.wrongOutputs}/${r.jobs} | ${r.refetched} | ${r.reuploaded} | ${s(r.newLeaderMs)} | ${s(r.stallMs)} | ${s(r.recoverMs)} | ${s(r.wallMs)} |`,
+      `| ${r.name} | ${r.completed}/${r.jobs} | ${r.failed} | ${r.jobs - r.missingOutputs - r.wrongOutputs}/${r.jobs} | ${r.refetched} | ${r.reuploaded} (of ${r.inFlightOnFaulty}) | ${s(r.newLeaderMs)} | ${s(r.stallMs)} | ${s(r.recoverMs)} | ${s(r.wallMs)} |`,
   );
   return [
-    '| fault | jobs completed | failed | outputs correct | sources fetched twice | outputs stored twice | new leader | longest stall | recovered | run |',
+    '| fault | jobs completed | failed | outputs correct | sources fetched twice | outputs stored twice (of images in flight where it hit) | new leader | longest stall | recovered | run |',
     '|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');

@@ -93,9 +93,16 @@ export class FakeQueue implements JobQueue {
     this.finish(job, token);
     this.calls.push(`fail ${job.id} ${message.split(':')[0]}`);
   }
+  async reclaim(jobId: string, expectedToken: string | null) {
+    if (!this.active.has(jobId) || (this.locks.get(jobId) ?? null) !== expectedToken) return false;
+    this.active.delete(jobId);
+    this.locks.delete(jobId);
+    this.waiting.push(this.jobs.get(jobId)!);
+    this.calls.push(`requeue ${jobId}`);
+    return true;
+  }
   async requeue(jobId: string, token: string) {
     const job = this.jobs.get(jobId)!;
-    if (token === '0' && !this.active.has(jobId)) return; // BullMQ: nothing to move
     this.finish(job as unknown as QueuedJob, token);
     this.waiting.push(job);
     this.calls.push(`requeue ${jobId}`);
