@@ -4,8 +4,8 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { rename, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { extname, join } from 'node:path';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import multer from 'multer';
 import type { Logger } from '../common/log.js';
@@ -184,22 +184,58 @@ function isServableName(name: string): boolean {
 }
 
 /** Serves one file by name from root; traversal, dotfiles and misses are all plain 404s. */
+/** Files up to this size are read whole and sent in one write; larger ones stream. */
+const WHOLE_FILE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Serves one file by name from root; traversal, dotfiles and misses are all plain 404s.
+ * A plain GET of a small file (every executor download) is answered from one read, without
+ * the stream, ETag and range machinery of sendFile: that is most of a small image's cost here.
+ * Range and conditional requests (browsers) still go through sendFile.
+ */
 function serveOneFile(root: string): RequestHandler<{ name: string }> {
   const notFound = () => new HttpError(404, 'NOT_FOUND', 'no such file');
-  return (req, res, next) => {
-    const name = req.params.name;
-    if (!isServableName(name)) return next(notFound());
+  const missing = (err: unknown) => {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR' || code === 'ENAMETOOLONG' || code === 'ELOOP';
+  };
+  const viaSendFile = (name: string, res: Response, next: NextFunction) => {
     // 1 MiB reads (send passes this on to the file stream): 16x fewer socket writes than the
     // 64 KiB default, and each write that wakes the reader is what costs on small VMs.
     const options = { root, dotfiles: 'deny' as const, headers: { 'X-Content-Type-Options': 'nosniff' }, highWaterMark: 1 << 20 };
     res.sendFile(name, options, (err?: Error) => {
       if (err === undefined || res.headersSent) return;
       const status = (err as { status?: unknown }).status;
-      if (typeof status === 'number' && status < 500) return next(notFound());
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR' || code === 'ENAMETOOLONG') return next(notFound());
+      if ((typeof status === 'number' && status < 500) || missing(err)) return next(notFound());
       next(err);
     });
+  };
+  return (req, res, next) => {
+    const name = req.params.name;
+    if (!isServableName(name)) return next(notFound());
+    const h = req.headers;
+    if (req.method !== 'GET' || h.range !== undefined || h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined) {
+      return viaSendFile(name, res, next);
+    }
+    void (async () => {
+      let file: FileHandle | undefined;
+      try {
+        file = await open(join(root, name), 'r');
+        const info = await file.stat();
+        if (!info.isFile()) return next(notFound());
+        if (info.size > WHOLE_FILE_BYTES) return viaSendFile(name, res, next);
+        const data = await file.readFile();
+        res
+          .status(200)
+          .type(extname(name) || 'application/octet-stream')
+          .set({ 'Content-Length': String(data.length), 'Last-Modified': info.mtime.toUTCString(), 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'public, max-age=0' })
+          .end(data);
+      } catch (err) {
+        next(missing(err) ? notFound() : err);
+      } finally {
+        await file?.close().catch(() => undefined);
+      }
+    })();
   };
 }
 
