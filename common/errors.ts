@@ -72,11 +72,14 @@ export class PipelineError extends Error {
   readonly code: ErrorCode;
   /** From a Retry-After header: the source asked us to wait this long before trying again. */
   readonly retryAfterMs: number | undefined;
+  /** RESOURCES_EXCEEDED: the memory the work needs. */
+  readonly needMemMb: number | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; retryAfterMs?: number }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; retryAfterMs?: number; needMemMb?: number }) {
     super(message, options);
     this.code = code;
     this.retryAfterMs = options?.retryAfterMs;
+    this.needMemMb = options?.needMemMb;
   }
 
   get retryable(): boolean {

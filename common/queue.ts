@@ -12,6 +12,8 @@ export interface ImageJobData {
   url: string;
   /** Output file name without extension; derived from the URL so retries overwrite, never duplicate. */
   output: string;
+  /** Set by the scheduler when a run found the image needs more memory than a task gets by default. */
+  memMb?: number;
 }
 
 /** What a completed job returns (BullMQ `returnvalue`). */

@@ -27,6 +27,8 @@ export interface ExecutorConfig {
   services: { healthIntervalMs: number; startTimeoutMs: number; healthFailures: number };
   /** An inbox read overdue by this much is abandoned and its connection re-made. */
   inboxReadGraceMs: number;
+  /** Benchmark only (`bench --dispatch`): finish every image at once, without any I/O. */
+  dryRun: boolean;
 }
 
 /** Mesos agents offer this range by default too. */
@@ -91,6 +93,7 @@ export function loadExecutorConfig(env: Record<string, string | undefined>): Rea
       healthFailures: r.int('SERVICE_HEALTH_FAILURES', 3, { min: 1, max: 100 }),
     },
     inboxReadGraceMs: r.int('INBOX_READ_GRACE_MS', 3_000, { min: 100 }),
+    dryRun: r.bool('EXECUTOR_DRY_RUN', false),
   };
   if (/[\s:]/.test(config.executorId) || config.executorId === '') {
     r.problem(`EXECUTOR_ID=${JSON.stringify(config.executorId)} must be a non-empty name without spaces or ":"`);

@@ -13,6 +13,7 @@ import { sendToStream, StreamInbox } from '../transport/stream-inbox.js';
 import type { ExecutorConfig } from './config.js';
 import { createDownloader } from './download.js';
 import { Executor } from './executor.js';
+import type { BatchTaskDeps } from './image-task.js';
 import { invertImage } from './invert.js';
 import { createBatchUploader, createUploader } from './upload.js';
 
@@ -23,6 +24,18 @@ export interface ExecutorService {
 
 /** The alive key outlives several missed heartbeats; the leader judges by its value moving, not by its TTL. */
 const ALIVE_TTL_MS = 60_000;
+
+/** `bench --dispatch`: every image done at once, no network, no sharp; what is left is dispatch. */
+function dryRunDeps(): BatchTaskDeps {
+  const stored = (name: string) => ({ name: `${name}.png`, url: '', bytes: 0 });
+  return {
+    download: async () => Buffer.alloc(0),
+    invert: async () => ({ data: Buffer.alloc(0), format: 'png', width: 1, height: 1 }),
+    upload: async (name) => stored(name),
+    uploadMany: async (images) => images.map((i) => stored(i.name)),
+    now: Date.now,
+  };
+}
 
 export async function startExecutorService(config: Readonly<ExecutorConfig>, log: Logger): Promise<ExecutorService> {
   const keys = keysFor(config.queueName);
@@ -42,13 +55,15 @@ export async function startExecutorService(config: Readonly<ExecutorConfig>, log
       inboxPosition: () => inbox?.position ?? '',
       leaseHolder: async () => parseLease(await commands.get(keys.leader)),
     },
-    {
-      download: createDownloader(config.download),
-      invert: (input) => invertImage(input, { maxPixels: config.maxInputPixels }),
-      upload: (name, image, signal) => upload({ url: config.uploadUrl, name }, image, signal),
-      uploadMany: (images) => uploadMany(batchUrl, images),
-      now: Date.now,
-    },
+    config.dryRun
+      ? dryRunDeps()
+      : {
+          download: createDownloader(config.download),
+          invert: (input, memMb) => invertImage(input, { maxPixels: config.maxInputPixels, maxMemMb: memMb }),
+          upload: (name, image, signal) => upload({ url: config.uploadUrl, name }, image, signal),
+          uploadMany: (images) => uploadMany(batchUrl, images),
+          now: Date.now,
+        },
     config,
     log,
   );

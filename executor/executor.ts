@@ -243,7 +243,7 @@ export class Executor {
     // A task still running after STAGE_UPDATE_MS says where it is; a quicker one says nothing until it ends.
     const progress = setTimeout(() => this.progress(task), this.opts.stageUpdateMs);
     try {
-      await runImageTask([...task.items.values()], this.deps, (item, stage) => this.stageChanged(task, item, stage));
+      await runImageTask([...task.items.values()], this.deps, task.info.resources.memMb, (item, stage) => this.stageChanged(task, item, stage));
     } catch (err) {
       // runImageTask settles every image itself; this guards the guarantee that every task ends terminal.
       for (const item of task.items.values()) {

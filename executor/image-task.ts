@@ -25,7 +25,8 @@ interface Stored {
 
 export interface BatchTaskDeps {
   download(url: string, signal: AbortSignal): Promise<Buffer>;
-  invert(input: Buffer): Promise<InvertOutput>;
+  /** Inverts within `memMb` of memory (RESOURCES_EXCEEDED, with what it needs, when it cannot). */
+  invert(input: Buffer, memMb: number): Promise<InvertOutput>;
   /** Uploads to the executor's own fileserver, never to an address a launch names. */
   upload(name: string, image: { data: Buffer; format: ImageFormat }, signal: AbortSignal): Promise<Stored>;
   /** Uploads several outputs in one request, results in the same order. */
@@ -41,6 +42,7 @@ interface RunResult {
   message: string;
   result?: TaskResult;
   retryAfterMs?: number;
+  memMbNeeded?: number;
 }
 
 export interface TaskItem {
@@ -64,6 +66,7 @@ function failure(item: TaskItem, stage: Stage, err: unknown): RunResult {
   const error = killed ? new PipelineError(item.killReason, `killed during ${stage}`, { cause: err }) : toPipelineError(err);
   const out: RunResult = { state: killed ? 'TASK_KILLED' : 'TASK_FAILED', stage, reason: error.code, message: `${stage} failed: ${error.message}` };
   if (error.retryAfterMs !== undefined) out.retryAfterMs = error.retryAfterMs;
+  if (error.needMemMb !== undefined) out.memMbNeeded = error.needMemMb;
   return out;
 }
 
@@ -75,10 +78,12 @@ function settle(item: TaskItem, result: RunResult): void {
     message: result.message,
     result: result.result,
     retryAfterMs: result.retryAfterMs,
+    memMbNeeded: result.memMbNeeded,
   });
 }
 
-export async function runImageTask(items: TaskItem[], deps: BatchTaskDeps, onStage: (item: TaskItem, stage: Stage) => void): Promise<void> {
+/** Runs the images one after another, each within the task's memory (`memMb`). */
+export async function runImageTask(items: TaskItem[], deps: BatchTaskDeps, memMb: number, onStage: (item: TaskItem, stage: Stage) => void): Promise<void> {
   const downloads = new Map<TaskItem, Promise<Buffer>>();
   const fetch = (item: TaskItem | undefined) => {
     if (!item || downloads.has(item) || item.abort.signal.aborted) return;
@@ -107,7 +112,7 @@ export async function runImageTask(items: TaskItem[], deps: BatchTaskDeps, onSta
       fetch(items[i + 1]); // the next download overlaps this inversion
       stage = 'invert';
       onStage(item, stage);
-      const output = await deps.invert(source);
+      const output = await deps.invert(source, memMb);
       if (item.abort.signal.aborted) throw new PipelineError(item.killReason, 'killed');
       inverted.push({ item, output, sourceBytes: source.length, startedAt, downloadMs: downloaded - startedAt, invertMs: deps.now() - downloaded });
     } catch (err) {

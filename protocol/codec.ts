@@ -198,6 +198,7 @@ function itemToWire(i: ItemStatus): Wire {
     message: i.message,
     result: i.result,
     retryAfterMs: i.retryAfterMs ?? 0,
+    memMbNeeded: i.memMbNeeded ?? 0,
   };
 }
 
@@ -216,6 +217,8 @@ function itemFromWire(v: unknown, path: string): ItemStatus {
   if (result !== undefined) item.result = result;
   const retryAfterMs = num(i.retryAfterMs, `${path}.retry_after_ms`);
   if (retryAfterMs > 0) item.retryAfterMs = retryAfterMs;
+  const memMbNeeded = num(i.memMbNeeded, `${path}.mem_mb_needed`);
+  if (memMbNeeded > 0) item.memMbNeeded = memMbNeeded;
   return item;
 }
 

@@ -90,6 +90,8 @@ export interface ItemStatus {
   message: string;
   result?: TaskResult;
   retryAfterMs?: number;
+  /** With RESOURCES_EXCEEDED: the memory this image needs. */
+  memMbNeeded?: number;
 }
 
 export interface TaskStatus {

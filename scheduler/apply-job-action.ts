@@ -40,7 +40,7 @@ export async function applyJobAction(
         log.warn('job failed for good', { job: job.id, url: job.data?.url, attempt, reason: action.message });
         break;
       case 'requeue':
-        await queue.requeue(String(job.id), token);
+        await queue.requeue(String(job.id), token, action.memMb === undefined ? undefined : { memMb: action.memMb });
         log.debug('job requeued without spending an attempt', { job: job.id, reason: action.message });
         break;
       case 'delay':

@@ -43,7 +43,7 @@ export function loadSchedulerConfig(env: Record<string, string | undefined>): Re
     sweepIntervalMs: r.int('STALLED_INTERVAL_MS', 5_000, { min: 200 }),
     hostMaxConcurrency: r.int('HOST_MAX_CONCURRENCY', 32, { min: 1 }),
     taskImages: {
-      maxImages: r.int('TASK_IMAGES_MAX', 16, { min: 1, max: 64 }),
+      maxImages: r.int('TASK_IMAGES_MAX', 64, { min: 1, max: 64 }),
       targetTaskMs: r.int('TASK_TARGET_MS', 250, { min: 1 }),
     },
     serviceShare: r.number('SERVICE_SHARE', 0.5, { min: 0, max: 1 }),

@@ -36,8 +36,8 @@ export interface JobQueue {
   retry(job: QueuedJob, token: string, message: string, retryAfterMs?: number): Promise<void>;
   /** Fails the job for good, whatever attempts are left. */
   failForGood(job: QueuedJob, token: string, message: string): Promise<void>;
-  /** Back to waiting without spending an attempt; only the lock's holder can. */
-  requeue(jobId: string, token: string): Promise<void>;
+  /** Back to waiting without spending an attempt; only the lock's holder can. `data` is merged into the job's first. */
+  requeue(jobId: string, token: string, data?: Partial<ImageJobData>): Promise<void>;
   /**
    * Returns an active job nobody runs to the queue, without spending an attempt, but only if its
    * lock is still `expectedToken` (or, for null, still absent): never a job someone took since.
@@ -161,9 +161,11 @@ export class BullmqJobQueue implements JobQueue {
     await job.moveToFailed(new UnrecoverableError(message), token, false);
   }
 
-  async requeue(jobId: string, token: string): Promise<void> {
+  async requeue(jobId: string, token: string, data?: Partial<ImageJobData>): Promise<void> {
     const job = await this.fetch(jobId);
-    if (job) await job.moveToWait(token);
+    if (!job) return;
+    if (data) await job.updateData({ ...job.data, ...data });
+    await job.moveToWait(token);
   }
 
   async reclaim(jobId: string, expectedToken: string | null): Promise<boolean> {

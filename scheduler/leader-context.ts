@@ -105,7 +105,7 @@ export async function settleRun(ctx: LeaderContext, task: LedgerTask, item: Ledg
     return applied;
   }
   ctx.ledger.removeItem(item.token);
-  if (action.kind === 'complete') ctx.sizer.observe(item.host, action.result.durationMs);
+  if (action.kind === 'complete') ctx.sizer.observe(item.host, action.result.durationMs, action.result.invertMs);
   ctx.counters.itemsByOutcome[action.kind] = (ctx.counters.itemsByOutcome[action.kind] ?? 0) + 1;
   const record: OutcomeRecord = {
     jobId: item.jobId,

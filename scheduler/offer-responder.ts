@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { describeError } from '../common/errors.js';
-import { formatResources, subtract } from '../protocol/resources.js';
+import { contains, formatResources, subtract } from '../protocol/resources.js';
 import type { ImageItem, Offer, Resources, TaskInfo } from '../protocol/types.js';
 import { applyJobAction } from './apply-job-action.js';
 import { sourceHost } from './host-circuits.js';
@@ -22,6 +22,12 @@ export interface ParkedJob {
   token: string;
   host: string;
   sinceMs: number;
+}
+
+/** The memory a job asked for beyond the default task size (it ran out once), or undefined. */
+function bigMemMb(job: QueuedJob, defaultMemMb: number): number | undefined {
+  const memMb = job.data.memMb;
+  return typeof memMb === 'number' && memMb > defaultMemMb ? memMb : undefined;
 }
 
 /** A job taken for an offer, ready to become a run. */
@@ -51,17 +57,23 @@ export class OfferResponder {
     if (this.draining) return this.decline(offer, ctx.opts.refuseSeconds);
     const services = this.planServices(offer);
     const free = subtract(offer.resources, services.used);
-    const fit = tasksThatFit(free, ctx.opts.task, ctx.opts.maxTasksPerOffer);
+    const demand = { ...ctx.opts.task, cpus: ctx.sizer.cpusPerTask(ctx.opts.task.cpus) };
+    const fit = tasksThatFit(free, demand, ctx.opts.maxTasksPerOffer);
     const perTask = ctx.sizer.imagesPerTask();
-    const candidates = fit > 0 ? await this.candidates(fit * perTask, perTask) : [];
-    const sizes = splitEvenly(candidates.length, fit, perTask);
-    const slices = planLaunch(free, ctx.opts.task, sizes.length);
+    const waitingBig = this.waitingBigJob(offer, free);
+    const candidates = fit > 0 && !waitingBig ? await this.candidates(fit * perTask, perTask) : [];
+    const { tasks: bigTasks, left, small } = this.placeBig(offer, free, candidates, demand.cpus);
+    const smallFit = tasksThatFit(left, demand, ctx.opts.maxTasksPerOffer - bigTasks.length);
+    const sizes = splitEvenly(small.length, smallFit, perTask);
+    const slices = planLaunch(left, demand, sizes.length);
     let next = 0;
-    const imageTasks = sizes.map((n, i) => this.launchTask(offer, candidates.slice(next, (next += n)), slices[i]!));
-    const tasks = [...services.tasks, ...imageTasks];
+    const imageTasks = sizes.map((n, i) => this.launchTask(offer, small.slice(next, (next += n)), slices[i]!));
+    for (const c of small.slice(next)) this.parked.set(c.token, { job: c.job, token: c.token, host: c.host, sinceMs: ctx.now() });
+    const tasks = [...services.tasks, ...bigTasks, ...imageTasks];
     if (tasks.length === 0) {
-      // Nothing fits: hear again when more is free. No work: wait out the refuse period (or a revive).
-      if (fit === 0) return this.decline(offer, 0);
+      // Nothing fits (or memory is saved up for a big job): hear again when more is free.
+      // No work: wait out the refuse period (or a revive).
+      if (fit === 0 || waitingBig) return this.decline(offer, 0);
       ctx.registry.markDeclined(offer.executorId);
       return this.decline(offer, this.parked.size > 0 ? 0 : ctx.opts.refuseSeconds);
     }
@@ -69,6 +81,56 @@ export class OfferResponder {
     ctx.counters.tasksLaunched += tasks.length;
     ctx.send(offer.executorId, { kind: 'launch', offerId: offer.id, tasks });
     ctx.log.debug('launched', { executor: offer.executorId, offer: offer.id, tasks: tasks.length, offered: formatResources(offer.resources) });
+  }
+
+  /**
+   * A parked job that needs more memory than this offer holds but no more than this executor
+   * has: launch nothing else here, so freed memory adds up until it fits (else small tasks would
+   * take every freed slice and it would wait forever).
+   */
+  private waitingBigJob(offer: Offer, free: Resources): boolean {
+    const total = this.ctx.registry.get(offer.executorId)?.total.memMb ?? offer.resources.memMb;
+    for (const p of this.parked.values()) {
+      const memMb = bigMemMb(p.job, this.ctx.opts.task.memMb);
+      if (memMb !== undefined && memMb > free.memMb && memMb <= total) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Jobs that once ran out of memory run alone, with what they said they need (Mesos: the task
+   * asks again with more). One that fits no executor at all fails for good; one that does not fit
+   * this offer waits, parked, for an offer that holds it.
+   */
+  private placeBig(offer: Offer, free: Resources, candidates: Candidate[], cpus: number): { tasks: TaskInfo[]; left: Resources; small: Candidate[] } {
+    const ctx = this.ctx;
+    const tasks: TaskInfo[] = [];
+    const small: Candidate[] = [];
+    let left = free;
+    const largest = Math.max(0, ...ctx.registry.live().map((r) => r.total.memMb));
+    for (const c of candidates) {
+      const memMb = bigMemMb(c.job, ctx.opts.task.memMb);
+      if (memMb === undefined) {
+        small.push(c);
+        continue;
+      }
+      const need: Resources = { cpus, memMb, ports: [] };
+      if (largest > 0 && memMb > largest) {
+        void applyJobAction(ctx.queue, ctx.log, c.job, c.token, {
+          kind: 'fail',
+          reason: 'IMAGE_TOO_LARGE',
+          message: `IMAGE_TOO_LARGE: it needs about ${memMb} MB of memory and the largest executor has ${largest} MB`,
+        }).catch((err) => ctx.log.warn('could not fail a job too large for any executor', { job: c.job.id, error: describeError(err) }));
+        continue;
+      }
+      if (contains(left, need)) {
+        tasks.push(this.launchTask(offer, [c], need));
+        left = subtract(left, need);
+      } else {
+        this.parked.set(c.token, { job: c.job, token: c.token, host: c.host, sinceMs: ctx.now() });
+      }
+    }
+    return { tasks, left, small };
   }
 
   private decline(offer: Offer, refuseSeconds: number): void {

@@ -18,7 +18,7 @@ export type JobAction =
   | { kind: 'complete'; result: ImageJobResult }
   | { kind: 'retry'; reason: ErrorCode; message: string; retryAfterMs?: number }
   | { kind: 'fail'; reason: ErrorCode; message: string }
-  | { kind: 'requeue'; reason: ErrorCode; message: string }
+  | { kind: 'requeue'; reason: ErrorCode; message: string; memMb?: number }
   | { kind: 'delay'; reason: ErrorCode; message: string; untilMs: number };
 
 /** What an image run reported (or what the scheduler concluded about it). */
@@ -29,6 +29,7 @@ export interface RunOutcome {
   message: string;
   result?: TaskResult;
   retryAfterMs?: number;
+  memMbNeeded?: number;
 }
 
 export interface RunContext {
@@ -65,8 +66,12 @@ export function statusToJobAction(outcome: RunOutcome, run: RunContext): JobActi
   switch (retryKind(reason)) {
     case 'never':
       return { kind: 'fail', reason, message };
-    case 'free':
-      return { kind: 'requeue', reason, message };
+    case 'free': {
+      const action: JobAction = { kind: 'requeue', reason, message };
+      // Mesos-like "resources exceeded, ask again": it runs again with what it said it needs.
+      if (reason === 'RESOURCES_EXCEEDED' && outcome.memMbNeeded !== undefined) action.memMb = outcome.memMbNeeded;
+      return action;
+    }
     case 'attempt': {
       const action: JobAction = { kind: 'retry', reason, message };
       if (outcome.retryAfterMs !== undefined && outcome.retryAfterMs > 0) action.retryAfterMs = outcome.retryAfterMs;

@@ -17,5 +17,7 @@ export function validateJobData(data: unknown): string | undefined {
   if (typeof output !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,150}$/.test(output)) {
     return `output name ${JSON.stringify(output)} is missing or unsafe`;
   }
+  const { memMb } = data as { memMb?: unknown };
+  if (memMb !== undefined && (typeof memMb !== 'number' || !(memMb > 0))) return `memMb ${JSON.stringify(memMb)} is not a positive number`;
   return undefined;
 }

@@ -1,11 +1,11 @@
-import { test } from 'node:test';
+import { describe, it, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { PipelineError, type ErrorCode } from '../common/errors.js';
-import { invertImage, outputFormatOf, type InvertedImage } from '../executor/invert.js';
+import { estimateMemMb, invertImage, outputFormatOf, type InvertedImage } from '../executor/invert.js';
 import { encodeSvgAs, sceneSvg, SYNTHETIC_KINDS, writeSyntheticImages, type SyntheticKind } from '../bench/synthetic-images.js';
 
 const LIMITS = { maxPixels: 10_000_000 };
@@ -269,4 +269,24 @@ test('outputFormatOf: AVIF is heif/av1, HEIC and unknown formats are not handled
   assert.equal(outputFormatOf({ format: 'heif', compression: 'hevc' }), undefined);
   assert.equal(outputFormatOf({ format: 'svg' }), undefined);
   assert.equal(outputFormatOf({ format: 'jpeg' }), 'jpeg');
+});
+
+describe('memory sizing', () => {
+  it('an image that needs more memory than its task has is RESOURCES_EXCEEDED, saying how much it needs', async () => {
+    const input = await sharp({ create: { width: 2000, height: 1500, channels: 3, background: '#336699' } }).jpeg().toBuffer();
+    const need = estimateMemMb({ width: 2000, height: 1500 }, 'jpeg');
+    assert.equal(need, Math.ceil((3e6 * 7) / 2 ** 20) + 32);
+    await assert.rejects(
+      invertImage(input, { maxPixels: 1e8, maxMemMb: need - 1 }),
+      (err: unknown) => err instanceof PipelineError && err.code === 'RESOURCES_EXCEEDED' && err.needMemMb === need,
+    );
+    const ok = await invertImage(input, { maxPixels: 1e8, maxMemMb: need });
+    assert.equal(ok.width, 2000);
+  });
+
+  it('whole-image decoders and 16-bit samples need more per pixel', () => {
+    assert.ok(estimateMemMb({ width: 1000, height: 1000 }, 'webp') > estimateMemMb({ width: 1000, height: 1000 }, 'jpeg'));
+    assert.equal(estimateMemMb({ width: 1000, height: 1000, depth: 'ushort' }, 'png') - 32, 2 * (estimateMemMb({ width: 1000, height: 1000 }, 'png') - 32));
+    assert.equal(estimateMemMb({ width: 100, height: 100, pages: 10 }, 'gif'), estimateMemMb({ width: 100, height: 1000 }, 'gif'));
+  });
 });

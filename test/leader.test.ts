@@ -26,6 +26,8 @@ const OPTS: LeaderOptions = {
 };
 /** Stream entry ids as Redis would give them: the n-th call sent is "1000-n". */
 const entryIds = (total: number, count: number) => Array.from({ length: count }, (_, i) => `1000-${total - count + i + 1}`);
+/** Lets the leader's pending calls leave (they go at the next turn of the event loop). */
+const tick = () => new Promise((r) => setImmediate(r));
 type EventBody = ExecutorEvent extends infer E ? (E extends ExecutorEvent ? Omit<E, 'sentAtMs' | 'bootId'> : never) : never;
 const result = { name: 'x.png', url: 'u', bytes: 1, width: 1, height: 1, format: 'png', durationMs: 1, downloadMs: 0, invertMs: 1, uploadMs: 0, sourceBytes: 1 };
 
@@ -114,11 +116,14 @@ describe('Leader', () => {
     await leader.handleEvents([offer('o1', 2)]);
     assert.deepEqual(sent.map((s) => s.call), [{ kind: 'decline', offerId: 'o1', refuseSeconds: 5 }]);
     await leader.reviveIfWork();
+    await tick();
     assert.equal(sent.length, 1, 'no revive without work');
     queue.add('1');
     await leader.reviveIfWork();
+    await tick();
     assert.deepEqual(sent[1], { to: 'e1', call: { kind: 'revive' } });
     await leader.reviveIfWork();
+    await tick();
     assert.equal(sent.length, 2, 'revived once');
   });
 
@@ -198,11 +203,13 @@ describe('Leader', () => {
     seqs.set('e1', 'x:1').set('e2', 'y:1');
     await leader.handleEvents([offer('o1', 0.5, 'e1'), offer('o2', 0.5, 'e2')]);
     await leader.liveness.poll();
+    await tick();
     // No events are read for 11 s (a leader behind its inbox), but e2's sequence keeps moving.
     for (let i = 2; i <= 12; i++) {
       now += 1_000;
       seqs.set('e2', `y:${i}`);
       await leader.liveness.poll();
+      await tick();
     }
     assert.deepEqual(queue.calls, ['retry 1 EXECUTOR_LOST'], 'only the silent executor lost its task');
     assert.equal(leader.registry.get('e1')?.lost, true);
@@ -217,10 +224,12 @@ describe('Leader', () => {
     for (let i = 0; i < 12; i++) {
       now += 1_000;
       await leader.liveness.poll();
+      await tick();
     }
     assert.deepEqual(queue.calls, ['retry 1 EXECUTOR_LOST']);
     seqs.set('e1', 'x:2'); // it was only paused
     await leader.liveness.poll();
+    await tick();
     assert.deepEqual(calls('reconcile').map((s) => s.to), ['e1']);
     const running: TaskReport = { info: t, status: { taskId: t.taskId, executorId: 'e1', state: 'TASK_RUNNING', stage: 'invert', message: '', timestamp: 1, items: [item(t, {})] } };
     await leader.handleEvents([ev({ executorId: 'e1', kind: 'reconciled', epoch: 1, tasks: [running], resources: { cpus: 2, memMb: 4096, ports: [] } })]);
@@ -331,6 +340,37 @@ describe('Leader', () => {
     assert.equal(leader.ledger.get(t.taskId), undefined, 'the task is done');
   });
 
+  it('gives an image that ran out of memory a task of what it needs, saving memory up for it', async () => {
+    for (const id of ['1', '2', '3']) queue.add(id);
+    await leader.handleEvents([
+      ev({ executorId: 'e1', kind: 'register', hostname: 'h', resources: { cpus: 2, memMb: 1024, ports: [] }, running: [], pid: 1, advertiseHost: '' }),
+      offer('o1', 2, 'e1', 1024),
+    ]);
+    const first = launched()[0]!;
+    await leader.handleEvents([update(first, { state: 'TASK_FAILED', stage: 'invert', reason: 'RESOURCES_EXCEEDED', memMbNeeded: 600 }, 'r1')]);
+    assert.deepEqual(queue.calls, ['requeue 1'], 'no attempt spent');
+    assert.equal(queue.jobs.get('1')?.data.memMb, 600, 'the job remembers what it needs');
+    // 512 MB free: too little for it, and nothing else is launched meanwhile.
+    const before = launched().length;
+    await leader.handleEvents([offer('o2', 1, 'e1', 512)]);
+    assert.equal(launched().length, before, 'memory is saved up for the big image');
+    await leader.handleEvents([offer('o3', 2, 'e1', 1024)]);
+    const big = launched().find((t) => t.images[0]?.jobId === '1' && t !== first)!;
+    assert.deepEqual(big.images.length, 1, 'alone');
+    assert.equal(big.resources.memMb, 600, 'with the memory it needs');
+  });
+
+  it('fails an image that needs more memory than any executor has', async () => {
+    queue.add('1');
+    queue.jobs.get('1')!.data.memMb = 9000;
+    await leader.handleEvents([
+      ev({ executorId: 'e1', kind: 'register', hostname: 'h', resources: { cpus: 2, memMb: 1024, ports: [] }, running: [], pid: 1, advertiseHost: '' }),
+      offer('o1', 2, 'e1', 1024),
+    ]);
+    await tick();
+    assert.deepEqual(queue.calls, ['fail 1 IMAGE_TOO_LARGE']);
+  });
+
   describe('services', () => {
     const def = (name: string, instances: number, cpus = 0.1): ServiceDef => ({
       name, instances, body: Buffer.from('hi'), contentType: 'text/plain', cpus, memMb: 64, healthPath: '/healthz', createdAtMs: 0, updatedAtMs: 0,
@@ -344,6 +384,7 @@ describe('Leader', () => {
     it('spreads instances across executors, one port each from the offer', async () => {
       services.set('hello', def('hello', 2));
       await leader.services.refresh();
+      await tick();
       await leader.handleEvents([register('e1'), register('e2'), portOffer('o1', 'e1')]);
       assert.deepEqual(serviceLaunches().map((t) => [t.executorId, t.service?.instance, t.service?.port, t.resources.ports]), [['e1', 0, 31000, [{ begin: 31000, end: 31000 }]]]);
       await leader.handleEvents([portOffer('o2', 'e1', 1.9, [{ begin: 31001, end: 31009 }])]);
@@ -355,6 +396,7 @@ describe('Leader', () => {
     it('doubles up when no other executor offers within the spread wait', async () => {
       services.set('hello', def('hello', 2));
       await leader.services.refresh();
+      await tick();
       await leader.handleEvents([register('e1'), register('e2'), portOffer('o1', 'e1')]);
       now += 6_000;
       await leader.handleEvents([portOffer('o2', 'e1', 1.9, [{ begin: 31001, end: 31009 }])]);
@@ -364,6 +406,7 @@ describe('Leader', () => {
     it('keeps services within their share of an executor, and image tasks take what is left but no port', async () => {
       services.set('big', def('big', 3, 0.6));
       await leader.services.refresh();
+      await tick();
       queue.add('1');
       await leader.handleEvents([register('e1'), portOffer('o1', 'e1')]);
       assert.equal(serviceLaunches().length, 1, 'half of 2 cpus holds one 0.6-cpu instance');
@@ -375,12 +418,14 @@ describe('Leader', () => {
     it('scales down by killing the highest instances, and replaces an instance that ended', async () => {
       services.set('hello', def('hello', 2));
       await leader.services.refresh();
+      await tick();
       await leader.handleEvents([register('e1'), portOffer('o1', 'e1')]);
       now += 6_000;
       await leader.handleEvents([portOffer('o2', 'e1', 1.9, [{ begin: 31001, end: 31009 }])]);
       const [first, second] = serviceLaunches();
       services.set('hello', def('hello', 1));
       await leader.services.refresh();
+      await tick();
       assert.deepEqual(calls('kill').map((s) => s.call), [{ kind: 'kill', taskId: second!.taskId, reason: 'TASK_KILLED' }]);
       const ended = (t: TaskInfo, state: TaskStatus['state'], uuid: string) =>
         ev({ executorId: 'e1', kind: 'update', status: { taskId: t.taskId, executorId: 'e1', state, stage: 'serve', message: '', timestamp: 1, uuid, items: [] } });
@@ -397,7 +442,9 @@ describe('Leader', () => {
       assert.equal(calls('decline').length, 1);
       services.set('hello', def('hello', 1));
       await leader.services.refresh();
+      await tick();
       await leader.reviveIfWork();
+      await tick();
       assert.deepEqual(calls('revive').map((s) => s.to), ['e1']);
     });
   });
@@ -410,10 +457,12 @@ describe('Leader', () => {
       cancelled.add('1');
       await leader.handleEvents([]);
       await leader.cancellations.poll();
+      await tick();
       assert.deepEqual(calls('kill').map((s) => s.call), [{ kind: 'kill', taskId: t.taskId, reason: 'CANCELLED' }]);
       await leader.handleEvents([update(t, { state: 'TASK_KILLED', reason: 'TASK_KILLED' }, 'k')]);
       assert.deepEqual(queue.calls, ['fail 1 CANCELLED']);
       await leader.cancellations.poll();
+      await tick();
       assert.equal(cancelled.size, 0, 'done with it once the job is finished');
     });
 
@@ -426,6 +475,7 @@ describe('Leader', () => {
       queue.add('3');
       cancelled.add('2').add('3');
       await leader.cancellations.poll();
+      await tick();
       assert.deepEqual(queue.calls.sort(), ['fail 2 CANCELLED', 'remove 3']);
       assert.equal(leader.offers.parked.size, 0);
     });

@@ -101,8 +101,9 @@ export class FakeQueue implements JobQueue {
     this.calls.push(`requeue ${jobId}`);
     return true;
   }
-  async requeue(jobId: string, token: string) {
+  async requeue(jobId: string, token: string, data?: Partial<ImageJobData>) {
     const job = this.jobs.get(jobId)!;
+    if (data) job.data = { ...job.data, ...data };
     this.finish(job as unknown as QueuedJob, token);
     this.waiting.push(job);
     this.calls.push(`requeue ${jobId}`);
