@@ -20,6 +20,12 @@ export interface BenchArgs {
   /** Concurrencies tried by the reference runs (c) and (d), ascending. */
   concurrency: number[];
   only: ReadonlySet<RunId>;
+  /** compare: runs a-d; dispatch: the offer layer alone (dry-run executors); mixed: small and huge images under a memory budget. */
+  mode: 'compare' | 'dispatch' | 'mixed';
+  /** Jobs dispatched by --dispatch. */
+  jobs: number;
+  /** Rounds of (b), (c) and (d) in turn; medians are reported. */
+  rounds: number;
 }
 
 export class UsageError extends Error {
@@ -33,9 +39,10 @@ Times, on the same images in one run:
   (b) the pipeline: BullMQ queue, scheduler, executors, fileserver
   (c) a plain BullMQ Worker pool in one process: the same download, invertImage and upload
   (d) the transport floor: the same download, invertImage and upload, no queue at all
-(c) and (d) each run in their own process against their own fileserver process, once per
---concurrency value; the fastest concurrency is run once more, and that run is compared with
-(b). CPU seconds per image are printed for every process of (b), (c) and (d).
+(c) and (d) each run in their own process against their own fileserver process, first once
+per --concurrency value to find the fastest; then (b), (c) and (d) run in turn --rounds times
+and each one's median run is reported, with the medians of the rounds' own ratios. CPU seconds
+per image are printed for every process of (b), (c) and (d).
 
 options:
   --images DIR          images to use (jpg png webp gif tif avif); default: generate --count
@@ -45,11 +52,19 @@ options:
   --executors N         executors of the pipeline run (b) (default 1)
   --concurrency LIST    concurrencies swept by (c) and (d) (default 2,4,8,16)
   --only LIST           runs to do, of a,b,c,d (default all)
+  --rounds N            run (b), (c) and (d) in turn N times and report medians (default 3)
+  --dispatch            instead: how many jobs/s the scheduler places, executors finishing
+                        them without I/O (a bench-only dry run); prints the scheduler's CPU per job
+  --jobs N              jobs for --dispatch (default 20000)
+  --mixed               instead: the small images plus a few generated 40-60 Mpx ones, on an
+                        executor whose memory budget cannot hold every task at its largest:
+                        the pipeline (tasks sized by image) against a worker pool at a fixed
+                        concurrency, with peak RSS
   -h, --help            print this and exit
 
 Exits 1 when any image failed in any run, 2 on a bad flag.`;
 
-const DEFAULTS = { count: '120', repeat: '1', executors: '1', concurrency: '2,4,8,16', only: RUN_IDS.join(',') };
+const DEFAULTS = { count: '120', repeat: '1', executors: '1', concurrency: '2,4,8,16', only: RUN_IDS.join(','), jobs: '20000', rounds: '3' };
 
 function positiveInt(flag: string, text: string, max = 1_000_000): number {
   const value = Number(text);
@@ -109,6 +124,10 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | 'help' {
         executors: { type: 'string', default: DEFAULTS.executors },
         concurrency: { type: 'string', default: DEFAULTS.concurrency },
         only: { type: 'string', default: DEFAULTS.only },
+        dispatch: { type: 'boolean' },
+        mixed: { type: 'boolean' },
+        jobs: { type: 'string', default: DEFAULTS.jobs },
+        rounds: { type: 'string', default: DEFAULTS.rounds },
       },
     }));
   } catch (err) {
@@ -116,7 +135,11 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs | 'help' {
   }
   if (values.help === true) return 'help';
   if (values.images !== undefined && values.images.trim() === '') throw new UsageError('--images needs a directory');
+  if (values.dispatch === true && values.mixed === true) throw new UsageError('--dispatch and --mixed are separate runs: give one');
   return {
+    mode: values.dispatch === true ? 'dispatch' : values.mixed === true ? 'mixed' : 'compare',
+    jobs: positiveInt('jobs', values.jobs, 10_000_000),
+    rounds: positiveInt('rounds', values.rounds, 20),
     images: values.images,
     count: positiveInt('count', values.count),
     limit: values.limit === undefined ? Number.POSITIVE_INFINITY : positiveInt('limit', values.limit),

@@ -17,9 +17,11 @@ import { redisAnswers } from '../common/redis.js';
 import { invertImage } from '../executor/invert.js';
 import { redisServerOnPath, startPrivateRedis, type PrivateRedis } from '../stack/private-redis.js';
 import { BENCH_USAGE, parseBenchArgs, UsageError, type BenchArgs, type RunId } from './bench-args.js';
+import { dispatchReport, runDispatch } from './dispatch-run.js';
+import { runMixed } from './mixed-run.js';
 import { runPipeline } from './pipeline-run.js';
 import { runTransportFloor, runWorkerPool, sweep, type ReferenceContext, type ReferenceRun } from './reference-runs.js';
-import { cpuTable, failureLines, ratios, runsTable, sweepLine, type LabelledRun } from './report.js';
+import { cpuTable, failureLines, medianRun, roundRatios, runsTable, sweepLine, type LabelledRun } from './report.js';
 import { loadImages, MAX_PIXELS, type SourceImage } from './source-images.js';
 import { summarize, type RunResult } from './stats.js';
 import { writeSyntheticImages } from './synthetic-images.js';
@@ -89,37 +91,75 @@ async function imagesDir(args: BenchArgs): Promise<{ dir: string; generated: boo
   return { dir, generated: true };
 }
 
-async function runReferences(
-  args: BenchArgs,
-  dir: string,
-  images: SourceImage[],
-  done: LabelledRun[],
-  sweeps: LabelledRun[],
-): Promise<void> {
-  const wanted: Array<[RunId, string, ReferenceRun]> = [
+type Runner = (images: SourceImage[]) => Promise<RunResult>;
+
+/**
+ * The runners of (b), (c) and (d) selected by --only, (c) and (d) at their best concurrency
+ * (found by a sweep, unless only one concurrency was given).
+ */
+async function runners(args: BenchArgs, ctx: ReferenceContext, sweeps: LabelledRun[]): Promise<Map<RunId, { label: string; run: Runner }>> {
+  const out = new Map<RunId, { label: string; run: Runner }>();
+  if (args.only.has('b')) out.set('b', { label: '(b) pipeline, end to end', run: (images) => runPipeline(ctx.imagesDir, images, args.executors, CHILD_ENV, log) });
+  const refs: Array<[RunId, string, ReferenceRun]> = [
     ['c', 'BullMQ Worker pool, 1 process', runWorkerPool],
     ['d', 'transport floor, no queue, 1 process', runTransportFloor],
   ];
-  const selected = wanted.filter(([id]) => args.only.has(id));
-  if (selected.length === 0) return;
-  const redis = args.only.has('c') ? await referenceRedis() : undefined;
-  const ctx: ReferenceContext = { imagesDir: dir, images, redisUrl: redis?.url ?? '', env: CHILD_ENV, log };
-  const list = args.concurrency.join(',');
-  try {
-    for (const [id, what, run] of selected) {
-      const result = await sweep(ctx, run, args.concurrency, (r, confirming) => {
-        console.log(sweepLine(id, r, confirming));
-        sweeps.push({ id, label: `(${id}) concurrency ${r.concurrency}${confirming ? ', run again' : ''}`, result: r });
-      });
-      const best = args.concurrency.length > 1 ? ` (best of ${list}, run again)` : '';
-      done.push({ id, label: `(${id}) ${what}, concurrency ${result.best.concurrency}${best}`, result: result.best });
-    }
-  } finally {
-    await redis?.privateRedis?.stop();
+  for (const [id, what, run] of refs) {
+    if (!args.only.has(id)) continue;
+    const best = await sweep(ctx, run, args.concurrency, (r) => {
+      console.log(sweepLine(id, r));
+      sweeps.push({ id, label: `(${id}) concurrency ${r.concurrency}`, result: r });
+    });
+    const chosen = args.concurrency.length > 1 ? ` (best of ${args.concurrency.join(',')})` : '';
+    out.set(id, { label: `(${id}) ${what}, concurrency ${best}${chosen}`, run: (images) => run({ ...ctx, images }, best) });
   }
+  return out;
+}
+
+/**
+ * Rounds of (b), (c) and (d) in turn, so a drift of the machine's speed hits them alike: each
+ * one's median run is reported, and the ratios are the medians of each round's own ratios.
+ */
+async function rounds(args: BenchArgs, images: SourceImage[], ctx: ReferenceContext, done: LabelledRun[], sweeps: LabelledRun[]): Promise<string[]> {
+  const selected = await runners(args, ctx, sweeps);
+  if (selected.size === 0) return [];
+  const byId = new Map<RunId, RunResult[]>();
+  for (let round = 1; round <= args.rounds; round++) {
+    for (const [id, { run }] of selected) {
+      const result = await run(images);
+      console.log(`round ${round}: (${id}) ${result.stats.imagesPerSecond.toFixed(1)} images/s`);
+      byId.set(id, [...(byId.get(id) ?? []), result]);
+    }
+  }
+  const of = args.rounds > 1 ? ` (median of ${args.rounds} rounds)` : '';
+  for (const [id, { label }] of selected) done.push({ id, label: `${label}${of}`, result: medianRun(byId.get(id)!) });
+  return roundRatios(done.find((r) => r.id === 'a')?.result.stats.imagesPerSecond, byId);
 }
 
 const args = readArgs();
+if (args.mode === 'dispatch') {
+  console.log(`dispatching ${args.jobs} jobs through the scheduler; ${args.executors} dry-run executor(s) finish them without I/O ...`);
+  const result = await runDispatch(args.jobs, args.executors, CHILD_ENV, log);
+  console.log(['', ...dispatchReport(result)].join('\n'));
+  process.exit(0);
+}
+if (args.mode === 'mixed') {
+  const redis = await referenceRedis();
+  try {
+    const lines = await runMixed({
+      smallDir: args.images === undefined ? undefined : resolve(args.images),
+      budgetMb: Number(process.env.EXECUTOR_MEM_MB ?? 1536),
+      concurrencies: args.concurrency.length === 4 && args.concurrency.join() === '2,4,8,16' ? [4, 2] : args.concurrency,
+      redisUrl: redis.url,
+      env: CHILD_ENV,
+      log,
+    });
+    console.log(lines.join('\n'));
+  } finally {
+    await redis.privateRedis?.stop();
+  }
+  process.exit(0);
+}
 const { dir, generated } = await imagesDir(args);
 try {
   let loaded: SourceImage[];
@@ -145,18 +185,21 @@ try {
     const raws = [await runRaw(images), await runRaw(images), await runRaw(images)].sort((x, y) => x.stats.wallMs - y.stats.wallMs);
     done.push({ id: 'a', label: '(a) raw sharp, in memory (median of 3)', result: raws[1]! });
   }
-  if (args.only.has('b')) {
-    done.push({ id: 'b', label: '(b) pipeline, end to end', result: await runPipeline(dir, images, args.executors, CHILD_ENV, log) });
+  const redis = args.only.has('c') ? await referenceRedis() : undefined;
+  let shown: string[];
+  try {
+    const ctx: ReferenceContext = { imagesDir: dir, images, redisUrl: redis?.url ?? '', env: CHILD_ENV, log };
+    shown = await rounds(args, images, ctx, done, sweeps);
+  } finally {
+    await redis?.privateRedis?.stop();
   }
-  await runReferences(args, dir, images, done, sweeps);
 
   console.log(['', ...runsTable(done)].join('\n'));
-  const shown = ratios(done);
   if (shown.length > 0) console.log(`\nratios (images/s): ${shown.join(', ')}`);
   console.log('latency: (a) one inversion; (b), (c), (d) one image on an executor or worker: download + invert + upload');
   console.log(['', 'CPU of each process during the timed run (user + system, all threads):', ...cpuTable(done)].join('\n'));
 
-  const failures = [...done.filter((r) => r.id === 'a' || r.id === 'b'), ...sweeps].flatMap((r) => failureLines(r.label, r.result));
+  const failures = [...done, ...sweeps].flatMap((r) => failureLines(r.label, r.result));
   if (failures.length > 0) {
     console.log(['', ...failures].join('\n'));
     process.exitCode = 1;

@@ -65,6 +65,15 @@ export function childProcesses(ppid: number): { pid: number; script: string }[] 
     });
 }
 
+/** A process's peak resident memory so far (VmHWM), in MB; NaN when it cannot be read. */
+export function peakRssMb(pid: number): number {
+  try {
+    return Number(/VmHWM:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** CPU seconds of the whole Redis server (every client's work, not only ours). */
 export async function redisCpuSeconds(redis: Redis): Promise<number> {
   const info = await redis.info('cpu');

@@ -9,7 +9,7 @@ import type { ImageJobData, ImageJobResult } from '../common/queue.js';
 import { createRedis } from '../common/redis.js';
 import { keysFor } from '../common/keys.js';
 import { launchStack } from '../stack/launch-stack.js';
-import { childProcesses, CpuMeter, processCpuSeconds, redisCpuSeconds } from './cpu-meter.js';
+import { childProcesses, CpuMeter, peakRssMb, processCpuSeconds, redisCpuSeconds } from './cpu-meter.js';
 import { BENCH_JOB_POLICY, collectResults, waitForFinished } from './queue-results.js';
 import { imageUrls, WARM_UP_IMAGES, type SourceImage } from './source-images.js';
 import { summarize, type RunResult } from './stats.js';
@@ -70,7 +70,8 @@ export async function runPipeline(
     const cpu = await meter.stop();
 
     const { latenciesMs, failed } = await collectResults(queue, jobs);
-    return { stats: summarize(images, wallMs, latenciesMs), failed, cpu };
+    const peakRss = (stackProcesses().get('executor') ?? []).map((pid, i) => ({ process: `executor-${i + 1}`, mb: peakRssMb(pid) }));
+    return { stats: summarize(images, wallMs, latenciesMs), failed, cpu, peakRssMb: peakRss };
   } finally {
     await queue.obliterate({ force: true }).catch(() => undefined);
     await queue.close();

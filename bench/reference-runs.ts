@@ -10,7 +10,7 @@ import { enqueueUrls } from '../client/enqueue-urls.js';
 import type { Logger } from '../common/log.js';
 import type { ImageJobData } from '../common/queue.js';
 import { createRedis } from '../common/redis.js';
-import { CpuMeter, processCpuSeconds, redisCpuSeconds } from './cpu-meter.js';
+import { CpuMeter, peakRssMb, processCpuSeconds, redisCpuSeconds } from './cpu-meter.js';
 import type { ImageTaskInput, ImageTaskResult } from './image-task.js';
 import { distScript, startFileserver, startNodeChild, type FileserverProcess, type NodeChild } from './node-child.js';
 import { BENCH_JOB_POLICY, collectResults, waitForFinished } from './queue-results.js';
@@ -79,7 +79,8 @@ export const runWorkerPool: ReferenceRun = async (ctx, concurrency) => {
       const cpu = await meter.stop();
 
       const { latenciesMs, failed } = await collectResults(queue, jobs);
-      return { stats: summarize(ctx.images, wallMs, latenciesMs), failed, cpu, concurrency };
+      const peakRss = [{ process: 'worker pool', mb: peakRssMb(worker.pid) }];
+      return { stats: summarize(ctx.images, wallMs, latenciesMs), failed, cpu, concurrency, peakRssMb: peakRss };
     });
   } finally {
     await queue.obliterate({ force: true }).catch((err: unknown) => ctx.log.warn('could not obliterate', { queueName, err }));
@@ -114,33 +115,24 @@ export const runTransportFloor: ReferenceRun = (ctx, concurrency) =>
     return { stats: summarize(ctx.images, wallMs, latenciesMs), failed, cpu, concurrency };
   });
 
-export interface Sweep {
-  runs: RunResult[];
-  /** The confirming run at the best concurrency (the sweep's own run when there was nothing to choose). */
-  best: RunResult;
-}
-
 /**
  * Runs `run` once per concurrency, reporting each as it ends, and picks the fastest without
- * failures. That pick is then run again for the reported figure: the fastest of several noisy
- * runs overstates its concurrency, while a fresh run at it does not.
+ * failures. The figures compared with the pipeline come from fresh runs at that concurrency
+ * (see the rounds in bench.ts): the fastest of several noisy runs overstates itself.
  */
 export async function sweep(
   ctx: ReferenceContext,
   run: ReferenceRun,
   concurrencies: readonly number[],
-  report: (r: RunResult, confirming: boolean) => void,
-): Promise<Sweep> {
+  report: (r: RunResult) => void,
+): Promise<number> {
   const runs: RunResult[] = [];
   for (const concurrency of concurrencies) {
     const result = await run(ctx, concurrency);
-    report(result, false);
+    report(result);
     runs.push(result);
   }
   const chosen = bestRun(runs);
   if (chosen?.concurrency === undefined) throw new Error('a sweep needs at least one concurrency');
-  if (runs.length === 1) return { runs, best: chosen };
-  const best = await run(ctx, chosen.concurrency);
-  report(best, true);
-  return { runs, best };
+  return chosen.concurrency;
 }

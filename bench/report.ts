@@ -20,23 +20,31 @@ export function runsTable(runs: readonly LabelledRun[]): string[] {
   ];
 }
 
-const RATIOS: ReadonlyArray<readonly [RunId, RunId]> = [
-  ['b', 'a'],
-  ['b', 'c'],
-  ['b', 'd'],
-  ['c', 'a'],
-  ['d', 'a'],
-  ['c', 'd'],
-];
+/** The run whose images/s is the median of a list (the lower middle one for an even count). */
+export function medianRun(list: readonly RunResult[]): RunResult {
+  return [...list].sort((x, y) => x.stats.imagesPerSecond - y.stats.imagesPerSecond)[Math.floor((list.length - 1) / 2)]!;
+}
 
-/** Every ratio of images/s whose two runs were done, e.g. "b/a 0.72". */
-export function ratios(runs: readonly LabelledRun[]): string[] {
-  const rate = (id: RunId) => runs.find((r) => r.id === id)?.result.stats.imagesPerSecond;
-  return RATIOS.flatMap(([x, y]) => {
-    const over = rate(x);
-    const under = rate(y);
-    return over === undefined || under === undefined ? [] : [`${x}/${y} ${(over / under).toFixed(2)}`];
-  });
+/**
+ * The ratios of images/s the benchmark prints: against (a) from the median runs, and between
+ * (b), (c) and (d) as the median of each round's own ratio (they ran side by side in a round,
+ * so a drift of the machine's speed cancels out), with the rounds' range.
+ */
+export function roundRatios(rawRate: number | undefined, rounds: ReadonlyMap<RunId, readonly RunResult[]>): string[] {
+  const rate = (r: RunResult) => r.stats.imagesPerSecond;
+  const toRaw = (x: RunId) => {
+    const xs = rounds.get(x);
+    return rawRate === undefined || !xs?.length ? [] : [`${x}/a ${(rate(medianRun(xs)) / rawRate).toFixed(2)}`];
+  };
+  const paired = (x: RunId, y: RunId) => {
+    const xs = rounds.get(x);
+    const ys = rounds.get(y);
+    if (!xs?.length || !ys?.length) return [];
+    const values = xs.map((r, i) => rate(r) / rate(ys[i] ?? r)).sort((p, q) => p - q);
+    const range = values.length > 1 ? ` (rounds ${values[0]!.toFixed(2)}-${values.at(-1)!.toFixed(2)})` : '';
+    return [`${x}/${y} ${values[Math.floor((values.length - 1) / 2)]!.toFixed(2)}${range}`];
+  };
+  return [...toRaw('b'), ...paired('b', 'c'), ...paired('b', 'd'), ...toRaw('c'), ...toRaw('d'), ...paired('c', 'd')];
 }
 
 function cpuCells(result: RunResult): string[] {
@@ -58,14 +66,13 @@ export function cpuTable(runs: readonly LabelledRun[]): string[] {
 }
 
 /** One line per sweep step, printed as it finishes so the choice of the best is visible. */
-export function sweepLine(id: RunId, result: RunResult, confirming = false): string {
+export function sweepLine(id: RunId, result: RunResult): string {
   const s = result.stats;
   const cpu = result.cpu
     .map((c) => `${c.process.replace(/ \(.*\)$/, '')} ${((c.seconds * 1000) / s.images).toFixed(1)}`)
     .join(', ');
   const failed = result.failed.length > 0 ? `, ${result.failed.length} FAILED` : '';
-  const what = confirming ? 'again' : 'concurrency';
-  return `(${id}) ${what} ${String(result.concurrency).padStart(3)}: ${s.imagesPerSecond.toFixed(1).padStart(6)} images/s, p50 ${s.p50Ms.toFixed(0)} ms, p95 ${s.p95Ms.toFixed(0)} ms; CPU ms/image: ${cpu}${failed}`;
+  return `(${id}) concurrency ${String(result.concurrency).padStart(3)}: ${s.imagesPerSecond.toFixed(1).padStart(6)} images/s, p50 ${s.p50Ms.toFixed(0)} ms, p95 ${s.p95Ms.toFixed(0)} ms; CPU ms/image: ${cpu}${failed}`;
 }
 
 /** The failures of a run, at most `max` of them listed. */

@@ -42,6 +42,8 @@ export interface RunResult {
   cpu: CpuShare[];
   /** Images in flight at once, for the runs that sweep it. */
   concurrency?: number;
+  /** Peak resident memory of the processes doing the image work. */
+  peakRssMb?: { process: string; mb: number }[];
 }
 
 /** The fastest run without failures, or the fastest run when all had some; undefined for none. */

@@ -11,7 +11,8 @@ import { createLogger } from '../common/log.js';
 import type { ImageJobData } from '../common/queue.js';
 import { createRedis } from '../common/redis.js';
 import { notifyReady, onShutdownSignal } from '../common/shutdown.js';
-import { createImageTask, type ImageTaskResult } from './image-task.js';
+import type { ImageTaskResult } from './image-task.js';
+import { createUserImageTask } from './user-image-task.js';
 
 const log = createLogger({ proc: 'worker-pool' });
 const concurrency = Number(process.env.CONCURRENCY);
@@ -20,7 +21,7 @@ if (!Number.isSafeInteger(concurrency) || concurrency < 1 || queueName === undef
   process.stderr.write('worker-pool: set QUEUE_NAME and CONCURRENCY (a positive whole number)\n');
   process.exit(2);
 }
-const task = createImageTask('worker-pool', process.env);
+const task = createUserImageTask('worker-pool', process.env);
 const connection = createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', log, 'bench-worker-pool');
 
 const worker = new Worker<ImageJobData, ImageTaskResult>(

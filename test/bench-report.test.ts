@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseProcStat } from '../bench/cpu-meter.js';
-import { cpuTable, ratios, type LabelledRun } from '../bench/report.js';
+import type { RunId } from '../bench/bench-args.js';
+import { cpuTable, medianRun, roundRatios } from '../bench/report.js';
 import { bestRun, summarize, type RunResult } from '../bench/stats.js';
 
 test('parseProcStat: counts fields after the last parenthesis of the name', () => {
@@ -26,10 +27,16 @@ test('bestRun: the fastest run without failures; the fastest of all when every r
   assert.equal(bestRun([]), undefined);
 });
 
-test('ratios: only between runs that were done', () => {
-  const labelled = (id: LabelledRun['id'], rate: number): LabelledRun => ({ id, label: id, result: run(rate) });
-  assert.deepEqual(ratios([labelled('a', 20), labelled('c', 10), labelled('d', 15)]), ['c/a 0.50', 'd/a 0.75', 'c/d 0.67']);
-  assert.deepEqual(ratios([labelled('a', 20), labelled('b', 10)]), ['b/a 0.50']);
+test('round ratios: against raw from the median runs, between runs as the median of each round\'s ratio', () => {
+  const r = (rate: number) => run(rate * 10);
+  const rounds = new Map<RunId, RunResult[]>([
+    ['b', [r(100), r(130), r(120)]],
+    ['c', [r(100), r(100), r(80)]],
+  ]);
+  assert.deepEqual(roundRatios(200, rounds), ['b/a 0.60', 'b/c 1.30 (rounds 1.00-1.50)', 'c/a 0.50']);
+  assert.deepEqual(roundRatios(undefined, new Map<RunId, RunResult[]>([['b', [r(10)]], ['d', [r(20)]]])), ['b/d 0.50']);
+  assert.equal(medianRun([r(3), r(1), r(2)]).stats.imagesPerSecond, 2);
+  assert.equal(medianRun([r(4), r(1), r(2), r(3)]).stats.imagesPerSecond, 2, 'the lower middle of an even count');
 });
 
 test('cpuTable: one row per process and their sum, per image', () => {
