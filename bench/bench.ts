@@ -148,7 +148,7 @@ if (args.mode === 'mixed') {
   try {
     const lines = await runMixed({
       smallDir: args.images === undefined ? undefined : resolve(args.images),
-      budgetMb: Number(process.env.EXECUTOR_MEM_MB ?? 1536),
+      budgetMb: Number(process.env.EXECUTOR_MEM_MB ?? 1024),
       concurrencies: args.concurrency.length === 4 && args.concurrency.join() === '2,4,8,16' ? [4, 2] : args.concurrency,
       redisUrl: redis.url,
       env: CHILD_ENV,
