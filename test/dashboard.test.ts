@@ -170,7 +170,11 @@ describe('dashboard', { skip: !redisServerOnPath() && 'redis-server is not insta
 
       await page.goto(`${dashboard.url}/queues`);
       await page.getByText(stack.queueName).first().waitFor({ timeout: 20_000 });
+      await page.waitForLoadState('networkidle');
       await page.screenshot({ path: join(shots, 'queues.png') });
+      // bull-board's own API, which its page reads: the same queue, the same count.
+      const board = (await (await fetch(`${dashboard.url}/queues/api/queues`)).json()) as { queues: { name: string; counts: Record<string, number> }[] };
+      assert.deepEqual(board.queues.map((q) => [q.name, q.counts.completed]), [[stack.queueName, 7]]);
     } catch (err) {
       throw new Error(`${(err as Error).message}\n${stack.tail(6)}\n--- dashboard\n${dashboard?.output() ?? ''}`, { cause: err });
     } finally {
