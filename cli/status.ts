@@ -92,6 +92,7 @@ async function main(argv: string[]): Promise<number> {
     } catch (err) {
       console.error(`status: cannot read Redis at ${redact(config.redisUrl)}: ${(err as Error).message}; trying again`);
     }
+    if (stopping) break;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, opts.watchSeconds! * 1000);
       wake = () => {
