@@ -47,14 +47,19 @@ export interface ClusterSnapshot {
   services: InstanceRow[];
 }
 
-export function queueCountsFrom(raw: Record<string, number>): QueueCounts {
+/**
+ * BullMQ's getJobCounts() as we show it. BullMQ 6 keeps a paused queue's jobs where they wait
+ * (there is no paused list any more), so `paused` counts the waiting jobs a paused queue holds.
+ */
+export function queueCountsFrom(raw: Record<string, number>, queuePaused: boolean): QueueCounts {
   const n = (k: string) => raw[k] ?? 0;
+  const waiting = n('waiting') || n('wait');
   return {
-    waiting: n('wait') + n('waiting'),
+    waiting,
     prioritized: n('prioritized'),
     active: n('active'),
     delayed: n('delayed'),
-    paused: n('paused'),
+    paused: queuePaused ? waiting + n('prioritized') : n('paused'),
     waitingChildren: n('waiting-children'),
     completed: n('completed'),
     failed: n('failed'),
@@ -114,7 +119,7 @@ export async function readClusterSnapshot(redis: Redis, queue: Queue, keys: Keys
   const snapshot: ClusterSnapshot = {
     queueName: queue.name,
     atMs: nowMs,
-    queue: { paused, counts: queueCountsFrom(rawCounts) },
+    queue: { paused, counts: queueCountsFrom(rawCounts, paused) },
     schedulers,
     state,
     services: instanceRows(desired, state ?? undefined, nowMs),

@@ -38,10 +38,13 @@ describe('parseStatusArgs', () => {
 });
 
 describe('snapshot parsing', () => {
-  it('counts: wait and prioritized stay apart, missing states are 0', () => {
-    assert.deepEqual(queueCountsFrom({ wait: 3, prioritized: 2, active: 1, paused: 4, 'waiting-children': 1, failed: 9 }), {
-      waiting: 3, prioritized: 2, active: 1, delayed: 0, paused: 4, waitingChildren: 1, completed: 0, failed: 9,
+  it('counts: waiting and prioritized stay apart, missing states are 0', () => {
+    assert.deepEqual(queueCountsFrom({ waiting: 3, prioritized: 2, active: 1, 'waiting-children': 1, failed: 9 }, false), {
+      waiting: 3, prioritized: 2, active: 1, delayed: 0, paused: 0, waitingChildren: 1, completed: 0, failed: 9,
     });
+  });
+  it('counts: a paused queue holds its waiting and prioritized jobs', () => {
+    assert.equal(queueCountsFrom({ waiting: 3, prioritized: 2 }, true).paused, 5);
   });
   it('presence and state: garbage is skipped, not thrown', () => {
     assert.equal(parsePresence('{nope'), undefined);

@@ -62,7 +62,7 @@ describe('status', { skip: !redisServerOnPath() && 'redis-server is not installe
       const raw = await stack.queue.getJobCounts();
       assert.deepEqual(
         { waiting: s.queue.counts.waiting, active: s.queue.counts.active, delayed: s.queue.counts.delayed, completed: s.queue.counts.completed, failed: s.queue.counts.failed },
-        { waiting: raw.wait ?? 0, active: raw.active ?? 0, delayed: raw.delayed ?? 0, completed: raw.completed ?? 0, failed: raw.failed ?? 0 },
+        { waiting: raw.waiting ?? 0, active: raw.active ?? 0, delayed: raw.delayed ?? 0, completed: raw.completed ?? 0, failed: raw.failed ?? 0 },
       );
       assert.deepEqual([s.queue.counts.completed, s.queue.counts.failed, s.queue.counts.delayed], [12, 1, 1]);
       assert.equal(s.queue.paused, false);
@@ -76,6 +76,13 @@ describe('status', { skip: !redisServerOnPath() && 'redis-server is not installe
       assert.match(after.stdout, /^ {2}executor-2 {2}cpus 0\/1 /m);
       assert.match(after.stdout, new RegExp(`last failures:\\n {2}job ${missing!.id} {2}fail {2}DOWNLOAD_NOT_FOUND {2}attempt 1/8 `));
       assert.match(after.stdout, /last completed:\n {2}job \d+ {2}complete {2}-> src-\d{4}-[0-9a-f]{12}\.png/);
+
+      // Paused: the queue says so, and the job that waits counts as paused.
+      await stack.queue.pause();
+      await stack.queue.add('invert', { url: stack.sourceUrl('src-0000.png'), output: 'again' });
+      const paused = await snapshot(stack);
+      assert.deepEqual([paused.queue.paused, paused.queue.counts.waiting, paused.queue.counts.paused], [true, 1, 1]);
+      assert.match((await stack.cli('status', [])).stdout, /^queue "[^"]+" {2}PAUSED\n {2}waiting 1 {2}active 0 {2}delayed 1 {2}paused 1 /);
     } catch (err) {
       throw new Error(`${(err as Error).message}\n${stack.tail(Number(process.env.TEST_TAIL ?? 8))}`, { cause: err });
     } finally {
