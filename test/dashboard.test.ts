@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,7 @@ import { redisServerOnPath } from '../stack/private-redis.js';
 import { freePort } from '../stack/free-port.js';
 import { makeCorpus } from './faults/corpus.js';
 import { FaultStack, until } from './faults/fault-stack.js';
+import { freshQueueName, testRedisUrl } from './helpers/redis.js';
 
 /** The little of the DOM the checks use (this project compiles without the DOM types). */
 interface PageDocument {
@@ -25,6 +26,33 @@ interface PageDocument {
 declare function pageDocument(): PageDocument;
 
 const DASHBOARD_JS = fileURLToPath(new URL('../dashboard/main.js', import.meta.url));
+const START_JS = fileURLToPath(new URL('../cli/start.js', import.meta.url));
+
+/** `npm start` until its banner is printed, then SIGTERM; its exit code and output. */
+async function startStack(env: Record<string, string>, whileUp: (banner: string) => Promise<void>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const root = await mkdtemp(join(tmpdir(), 'dashboard-start-'));
+  await mkdir(join(root, 'images'));
+  try {
+    const child = spawn(process.execPath, [START_JS], {
+      env: { ...process.env, QUEUE_NAME: freshQueueName('dash'), REDIS_URL: await testRedisUrl(), PORT: '0', EXECUTORS: '1', IMAGES_DIR: join(root, 'images'), UPLOAD_DIR: join(root, 'uploads'), LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      await until('the banner', () => (stdout.includes('pipeline is up') && stdout.includes('stop:') ? true : undefined), 60_000, 50);
+      await whileUp(stdout);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    return { code: await exited, stdout, stderr };
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
 const TOKEN = 'dashboard-test-token-0123456789';
 
 interface Dashboard {
@@ -111,6 +139,26 @@ describe('dashboard', { skip: !redisServerOnPath() && 'redis-server is not insta
     } finally {
       await stack.teardown();
     }
+  });
+
+  it('npm start runs the dashboard, names it in its banner and stops it; DASHBOARD_PORT=off runs none', { timeout: 120_000 }, async () => {
+    const port = await freePort();
+    const on = await startStack({ DASHBOARD_PORT: String(port) }, async (banner) => {
+      assert.match(banner, new RegExp(`^ {2}watch: +npm run status -- --watch +or open http://127\\.0\\.0\\.1:${port}/$`, 'm'));
+      const s = await until('the executor on the dashboard', async () => {
+        const snapshot = (await (await fetch(`http://127.0.0.1:${port}/api/cluster`)).json()) as { state: { executors: { id: string }[] } | null };
+        return snapshot.state?.executors.length === 1 ? snapshot : undefined;
+      }, 20_000, 200);
+      assert.equal(s.state?.executors[0]?.id, 'executor-1');
+    });
+    assert.equal(on.code, 0, on.stderr);
+    assert.match(on.stderr, /^dashboard\s*\| .*dashboard stopped/m);
+
+    const off = await startStack({ DASHBOARD_PORT: 'off' }, async (banner) => {
+      assert.match(banner, /^ {2}watch: +npm run status -- --watch$/m);
+    });
+    assert.equal(off.code, 0, off.stderr);
+    assert.doesNotMatch(off.stderr, /process=dashboard/);
   });
 
   it('the cluster page in headless Chromium shows what the queue holds', { timeout: 180_000 }, async (t) => {
