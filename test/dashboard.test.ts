@@ -211,7 +211,9 @@ describe('dashboard', { skip: !redisServerOnPath() && 'redis-server is not insta
       await page.waitForFunction(() => Array.from(pageDocument().querySelectorAll('img.thumb')).some((i) => i.alt.startsWith('src-0006-') && i.complete && i.naturalWidth > 0), undefined, { timeout: 20_000 });
       assert.deepEqual(errors, []);
 
-      const shots = await mkdtemp(join(tmpdir(), 'dashboard-shot-'));
+      // One fixed place, overwritten by each run, so runs do not pile up screenshots.
+      const shots = join(tmpdir(), 'offer-invert-dashboard-test');
+      await mkdir(shots, { recursive: true });
       const shot = join(shots, 'cluster.png');
       await page.screenshot({ path: shot, fullPage: true });
       t.diagnostic(`screenshot: ${shot}`);
