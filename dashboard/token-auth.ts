@@ -3,7 +3,8 @@
  * as a cookie set by one visit with `?token=` (then redirected without it, so the token leaves
  * the address bar and history), or gets 401. Without a token (loopback only): the Host header
  * must name a loopback address, so a web page that rebinds its DNS name to 127.0.0.1 cannot
- * read or drive the queue.
+ * read or drive the queue. Either way, a request that changes something (bull-board's retry,
+ * clean, pause...) from a page of another origin is refused.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
@@ -18,6 +19,9 @@ export type AuthDecision =
   | { kind: 'deny'; status: 401 | 403; message: string };
 
 export interface AuthRequest {
+  method: string;
+  /** The Origin header browsers send with cross-origin and non-GET requests. */
+  origin: string | undefined;
   path: string;
   /** Path and query as requested. */
   url: string;
@@ -45,10 +49,21 @@ export function cookieValue(header: string | undefined, name: string): string | 
   return undefined;
 }
 
+function sameOrigin(origin: string, host: string | undefined): boolean {
+  try {
+    return new URL(origin).host === (host ?? '').toLowerCase();
+  } catch {
+    return false;
+  }
+}
+
 /** Pure: what to do with one request. */
 export function decideAuth(req: AuthRequest, token: string | undefined): AuthDecision {
   // Liveness only, no data: supervisors and healthchecks probe it without the token.
   if (req.path === '/healthz') return { kind: 'allow' };
+  if (!['GET', 'HEAD', 'OPTIONS'].includes(req.method.toUpperCase()) && req.origin !== undefined && !sameOrigin(req.origin, req.host)) {
+    return { kind: 'deny', status: 403, message: `a change from another origin (${req.origin}) is refused` };
+  }
   if (token === undefined) {
     const hostname = (req.host ?? '').replace(/:\d+$/, '');
     return isLoopbackHost(hostname) ? { kind: 'allow' } : { kind: 'deny', status: 403, message: `Host ${JSON.stringify(req.host ?? '')} is not a loopback name; this dashboard serves 127.0.0.1 only` };
@@ -68,7 +83,7 @@ export function decideAuth(req: AuthRequest, token: string | undefined): AuthDec
 
 export function tokenAuth(token: string | undefined) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    const decision = decideAuth({ path: req.path, url: req.originalUrl, host: req.headers.host, authorization: req.headers.authorization, cookie: req.headers.cookie }, token);
+    const decision = decideAuth({ method: req.method, origin: req.headers.origin, path: req.path, url: req.originalUrl, host: req.headers.host, authorization: req.headers.authorization, cookie: req.headers.cookie }, token);
     if (decision.kind === 'allow') return next();
     if (decision.kind === 'set-cookie') {
       res.cookie(TOKEN_COOKIE, token!, { httpOnly: true, sameSite: 'strict', path: '/' });

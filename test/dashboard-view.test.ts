@@ -47,7 +47,7 @@ describe('dashboard settings', () => {
 });
 
 describe('decideAuth', () => {
-  const req = (over: Partial<AuthRequest>): AuthRequest => ({ path: '/', url: '/', host: '127.0.0.1:8081', authorization: undefined, cookie: undefined, ...over });
+  const req = (over: Partial<AuthRequest>): AuthRequest => ({ method: 'GET', origin: undefined, path: '/', url: '/', host: '127.0.0.1:8081', authorization: undefined, cookie: undefined, ...over });
   const cases: [string, AuthRequest, string | undefined, string][] = [
     ['no token, loopback Host', req({}), undefined, 'allow'],
     ['no token, localhost Host', req({ host: 'localhost:8081' }), undefined, 'allow'],
@@ -61,6 +61,10 @@ describe('decideAuth', () => {
     ['token in the query: cookie, then back without it', req({ url: `/queues?x=1&token=${TOKEN}` }), TOKEN, 'set-cookie /queues?x=1'],
     ['wrong token in the query', req({ url: '/?token=nope' }), TOKEN, 'deny 401'],
     ['token, any Host is fine', req({ host: 'dash.example.com', authorization: `Bearer ${TOKEN}` }), TOKEN, 'allow'],
+    ['a change from its own page', req({ method: 'PUT', origin: 'http://127.0.0.1:8081' }), undefined, 'allow'],
+    ['a change from another origin, no token', req({ method: 'PUT', origin: 'http://evil.example' }), undefined, 'deny 403'],
+    ['a change from another origin, even with the cookie', req({ method: 'POST', origin: 'http://evil.example', cookie: `${TOKEN_COOKIE}=${TOKEN}` }), TOKEN, 'deny 403'],
+    ['a read from another origin is left to the browser (no CORS headers)', req({ origin: 'http://evil.example' }), undefined, 'allow'],
   ];
   for (const [name, r, token, want] of cases) {
     it(name, () => {
