@@ -5,14 +5,12 @@
  */
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { ClusterState } from '../common/cluster-state.js';
+import { STATE_TTL_MS, type ClusterState } from '../common/cluster-state.js';
 import type { Keys } from '../common/keys.js';
 import { parseService, type ServiceDef } from '../common/service-def.js';
 import { parseLease } from '../scheduler/leader-lease.js';
 import { instanceRows, type InstanceRow } from './service-list.js';
 
-/** How long the published state lives (scheduler/state-publisher.ts): no state = nobody published for this long. */
-export const STATE_TTL_SECONDS = 10;
 
 export interface QueueCounts {
   waiting: number;
@@ -42,8 +40,9 @@ export interface ClusterSnapshot {
   /** From the lease key; undefined when nobody leads. */
   leader?: { schedulerId: string; epoch: number; sinceMs?: number };
   schedulers: SchedulerPresence[];
-  /** Published by the leader once a second; null when none did in the last STATE_TTL_SECONDS. */
+  /** Published by the leader once a second; null when none did in the last stateTtlSeconds. */
   state: ClusterState | null;
+  stateTtlSeconds: number;
   services: InstanceRow[];
 }
 
@@ -122,6 +121,7 @@ export async function readClusterSnapshot(redis: Redis, queue: Queue, keys: Keys
     queue: { paused, counts: queueCountsFrom(rawCounts, paused) },
     schedulers,
     state,
+    stateTtlSeconds: STATE_TTL_MS / 1000,
     services: instanceRows(desired, state ?? undefined, nowMs),
   };
   const holder = parseLease(lease);

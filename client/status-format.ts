@@ -4,7 +4,6 @@
  */
 import type { PublishedExecutor, PublishedOutcome } from '../common/cluster-state.js';
 import type { ClusterSnapshot } from './cluster-snapshot.js';
-import { STATE_TTL_SECONDS } from './cluster-snapshot.js';
 import { formatAge, formatRows } from './service-list.js';
 
 export interface FormatOptions {
@@ -60,9 +59,9 @@ function outcomeLine(o: PublishedOutcome, nowMs: number): string {
   return `  job ${printable(o.jobId)}  ${o.outcome}  ${what}  attempt ${printable(o.attempt)}  ${ageOf(nowMs, o.atMs)} ago  ${printable(o.url)}`;
 }
 
-/** The line shown when no leader publishes; also used by the dashboard. */
-export function noLeaderMessage(queueName: string): string {
-  return `no leading scheduler has published state in the last ${STATE_TTL_SECONDS} s: is \`npm start\` or \`npm run scheduler\` running on queue "${queueName}"?`;
+/** The line shown when no leader publishes (the dashboard has its own copy in cluster-view.ts). */
+export function noLeaderMessage(queueName: string, stateTtlSeconds: number): string {
+  return `no leading scheduler has published state in the last ${stateTtlSeconds} s: is \`npm start\` or \`npm run scheduler\` running on queue "${queueName}"?`;
 }
 
 export function formatStatus(s: ClusterSnapshot, options: FormatOptions): string[] {
@@ -87,7 +86,7 @@ export function formatStatus(s: ClusterSnapshot, options: FormatOptions): string
     lines.push(`leader: none${standbys.length ? `; standbys: ${standbys.join(', ')}` : ''}`);
   }
   if (!state) {
-    lines.push(`!! ${noLeaderMessage(s.queueName)}`);
+    lines.push(`!! ${noLeaderMessage(s.queueName, s.stateTtlSeconds)}`);
   } else {
     const stale = opts.nowMs - state.publishedAtMs;
     if (stale > 3000) lines.push(`   (state published ${ageOf(opts.nowMs, state.publishedAtMs)} ago)`);

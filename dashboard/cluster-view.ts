@@ -34,7 +34,7 @@ export function renderCluster(s: ClusterSnapshot, nowMs: number): string {
   if (st && st.unplaceable) out.push(`<div class="alert" id="unplaceable">UNPLACEABLE: ${esc(st.unplaceable)}</div>`);
   if (!st) {
     out.push(
-      `<div class="alert" id="no-leader">no leading scheduler has published state in the last 10 s: is <code>npm start</code> or <code>npm run scheduler</code> running on queue "${esc(s.queueName)}"?</div>`,
+      `<div class="alert" id="no-leader">no leading scheduler has published state in the last ${esc(s.stateTtlSeconds)} s: is <code>npm start</code> or <code>npm run scheduler</code> running on queue "${esc(s.queueName)}"?</div>`,
     );
   }
 

@@ -105,6 +105,7 @@ function snapshot(): ClusterSnapshot {
         { jobId: '7', url: `http://x/${HOSTILE}`, outcome: 'fail', reason: 'DOWNLOAD_NOT_FOUND', attempt: '1/8', atMs: now - 3000 },
       ],
     },
+    stateTtlSeconds: 10,
     services: [],
   };
 }

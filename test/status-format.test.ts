@@ -102,7 +102,7 @@ function snapshot(over: Partial<ClusterSnapshot> = {}): ClusterSnapshot {
     queue: { paused: false, counts: { waiting: 5, prioritized: 1, active: 1, delayed: 2, paused: 0, waitingChildren: 0, completed: 120, failed: 3 } },
     leader: { schedulerId: 'sched-a', epoch: 7, sinceMs: NOW - 125_000 },
     schedulers: [{ schedulerId: 'sched-a', role: 'leader' }, { schedulerId: 'sched-b', role: 'standby' }],
-    state: state(), services: [],
+    state: state(), stateTtlSeconds: 10, services: [],
     ...over,
   };
 }
