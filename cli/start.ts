@@ -1,5 +1,6 @@
 /** `npm start`: fileserver, scheduler and executors in one terminal until Ctrl-C. */
 import { ConfigError } from '../common/config.js';
+import { loadDashboardConfig, parseDashboardPort } from '../dashboard/dashboard-config.js';
 import { createLogger } from '../common/log.js';
 import { onShutdownSignal } from '../common/shutdown.js';
 import { launchStack, StackError } from '../stack/launch-stack.js';
@@ -9,7 +10,12 @@ const log = createLogger({ proc: 'start' });
 
 try {
   const config = loadStackConfig(process.env, 8080);
-  const stack = await launchStack(config, log);
+  // The dashboard comes along unless DASHBOARD_PORT=off; its settings are checked here, before anything starts.
+  const dashboard = parseDashboardPort(process.env.DASHBOARD_PORT) === 'off' ? undefined : loadDashboardConfig(process.env);
+  const stack = await launchStack(
+    dashboard ? { ...config, dashboard: { port: dashboard.port, host: dashboard.host, portChosen: process.env.DASHBOARD_PORT?.trim() ? true : false } } : config,
+    log,
+  );
   onShutdownSignal(log, () => stack.stop());
   const redisHint = stack.redisUrl === config.redisUrl ? '' : `REDIS_URL=${stack.redisUrl} `;
   const schedulers = config.schedulers > 1 ? `${config.schedulers} schedulers, ` : '';
@@ -20,6 +26,7 @@ try {
       `pipeline is up: fileserver ${stack.fileserverUrl}, ${schedulers}${config.executors} executors, redis ${stack.redisUrl}, queue "${config.queueName}"`,
       `  add work (another terminal):  ${redisHint}${fileserverHint}npm run enqueue images.txt`,
       `  results:                      ${config.uploadDir}  (also ${stack.fileserverUrl}/files/<name>)`,
+      `  watch:                        ${redisHint}npm run status -- --watch${stack.dashboardUrl ? `   or open ${stack.dashboardUrl}${dashboard?.token ? '?token=$DASHBOARD_TOKEN' : ''}` : ''}`,
       `  stop:                         Ctrl-C (running tasks finish first)`,
       '',
     ].join('\n'),

@@ -5,6 +5,9 @@
  */
 import type { Resources } from '../protocol/types.js';
 
+/** How long the published state lives: no state means no leader published for this long. */
+export const STATE_TTL_MS = 10_000;
+
 export interface PublishedRun {
   jobId: string;
   url: string;

@@ -93,6 +93,8 @@ export async function settleRun(ctx: LeaderContext, task: LedgerTask, item: Ledg
   const run = { token: item.token, executorId: task.executorId, sourceUrl: item.sourceUrl, cancelled: item.cancelled };
   const action = applyCircuit(statusToJobAction(outcome, run), item, ctx.circuits, ctx.now());
   if (action.kind !== 'progress') item.settling = true;
+  // BullMQ counts the attempt on the job object once it is completed or failed: read it before.
+  const attemptsBefore = item.job.attemptsMade;
   let applied: AppliedOutcome;
   try {
     applied = await applyJobAction(ctx.queue, ctx.log, item.job, item.token, action, task.executorId);
@@ -111,7 +113,7 @@ export async function settleRun(ctx: LeaderContext, task: LedgerTask, item: Ledg
     jobId: item.jobId,
     url: item.sourceUrl,
     outcome: action.kind,
-    attempt: `${item.job.attemptsMade + (action.kind === 'retry' || action.kind === 'fail' || action.kind === 'complete' ? 1 : 0)}/${item.job.opts.attempts ?? 1}`,
+    attempt: `${attemptsBefore + (action.kind === 'retry' || action.kind === 'fail' || action.kind === 'complete' ? 1 : 0)}/${item.job.opts.attempts ?? 1}`,
     atMs: ctx.now(),
   };
   if (action.kind === 'complete') record.output = action.result.name;

@@ -1,12 +1,10 @@
 /** Builds the ClusterState the leader publishes, and writes it. */
 import type { Redis } from 'ioredis';
-import type { ClusterState, PublishedTask } from '../common/cluster-state.js';
+import { STATE_TTL_MS, type ClusterState, type PublishedTask } from '../common/cluster-state.js';
 import type { Keys } from '../common/keys.js';
 import type { Leader, LeaderOptions } from './leader.js';
 import { neverFits } from './offer-matching.js';
 import type { LedgerTask } from './task-ledger.js';
-
-const STATE_TTL_MS = 10_000;
 
 function publishedTask(t: LedgerTask): PublishedTask {
   const task: PublishedTask = {

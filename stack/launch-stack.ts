@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from '../common/log.js';
 import { redisAnswers } from '../common/redis.js';
 import { DEFAULT_EXECUTOR_PORTS } from '../executor/config.js';
-import { freePort } from './free-port.js';
+import { freePort, portIsFree } from './free-port.js';
 import { portSlices } from './port-slices.js';
 import { redisServerOnPath, startPrivateRedis, type PrivateRedis } from './private-redis.js';
 import { DEFAULT_RESTART_POLICY, type RestartPolicy } from './restart-policy.js';
@@ -19,7 +19,7 @@ import { SupervisedChild } from './supervised-child.js';
 
 export { StackError };
 
-type Role = 'fileserver' | 'scheduler' | 'executor';
+type Role = 'fileserver' | 'scheduler' | 'executor' | 'dashboard';
 
 export interface StackOptions {
   redisUrl: string;
@@ -46,6 +46,8 @@ export interface StackOptions {
   output?: (line: string) => void;
   /** When a process that died is restarted; default DEFAULT_RESTART_POLICY. */
   restartPolicy?: Readonly<RestartPolicy>;
+  /** Also run the dashboard (dashboard/main.ts); `portChosen` false = another port if this one is taken. */
+  dashboard?: { port: number; host: string; portChosen: boolean };
 }
 
 /** A process that kept dying and is no longer restarted. */
@@ -59,6 +61,8 @@ export interface RunningStack {
   fileserverUrl: string;
   imagesBaseUrl: string;
   uploadToken: string;
+  /** Set when the stack runs a dashboard. */
+  dashboardUrl?: string;
   /** Resolves when a process kept dying and the launcher gave up restarting it; the rest run on until stop(). */
   gaveUp: Promise<StackFailure>;
   /** Stops every process in order (executors, schedulers, fileserver), cancelling pending restarts. Idempotent. */
@@ -102,6 +106,7 @@ export async function launchStack(opts: StackOptions, log: Logger): Promise<Runn
   };
 
   const children: { role: Role; child: SupervisedChild }[] = [];
+  let dashboardUrl: string | undefined;
   // If the launcher dies without stop() (an uncaught error), its detached children go with it.
   process.once('exit', () => children.forEach(({ child }) => child.killNow()));
   let reportGiveUp: (failure: StackFailure) => void = () => undefined;
@@ -124,6 +129,7 @@ export async function launchStack(opts: StackOptions, log: Logger): Promise<Runn
     (stopped ??= (async () => {
       // Executors first: they finish their tasks, which still need the scheduler (acknowledgements)
       // and the fileserver (uploads); then the scheduler; the fileserver last.
+      await stopRole('dashboard', 10_000);
       await stopRole('executor', 60_000);
       await stopRole('scheduler', 30_000);
       await stopRole('fileserver', 10_000);
@@ -144,12 +150,19 @@ export async function launchStack(opts: StackOptions, log: Logger): Promise<Runn
     for (let i = 1; i <= opts.executors; i++) {
       startChild('executor', `executor-${i}`, { EXECUTOR_ID: `${prefix}-${i}`, EXECUTOR_CPUS: executorCpus, EXECUTOR_PORTS: ports[i - 1]! });
     }
+    if (opts.dashboard) {
+      const d = opts.dashboard;
+      const dashboardPort = d.portChosen || (await portIsFree(d.port)) ? d.port : await freePort();
+      startChild('dashboard', 'dashboard', { DASHBOARD_PORT: String(dashboardPort), DASHBOARD_HOST: d.host, UPLOAD_DIR: opts.uploadDir });
+      const host = d.host === '0.0.0.0' || d.host === '::' ? '127.0.0.1' : d.host.includes(':') ? `[${d.host}]` : d.host;
+      dashboardUrl = `http://${host}:${dashboardPort}/`;
+    }
     await withTimeout(Promise.all(children.map(({ child }) => child.ready)), 30_000, 'the pipeline processes did not all start within 30 s');
   } catch (err) {
     await stop();
     throw err;
   }
-  return { redisUrl, fileserverUrl, imagesBaseUrl: `${fileserverUrl}/images/`, uploadToken, gaveUp, stop };
+  return { redisUrl, fileserverUrl, imagesBaseUrl: `${fileserverUrl}/images/`, uploadToken, ...(dashboardUrl ? { dashboardUrl } : {}), gaveUp, stop };
 }
 
 /** `scheduler` alone; `scheduler-1`..`scheduler-N` when there are several. */

@@ -1,0 +1,56 @@
+/** Composition root of the dashboard process (`npm run dashboard`). */
+import type { Server } from 'node:http';
+import { Queue } from 'bullmq';
+import { configOrExit } from '../common/config.js';
+import { keysFor } from '../common/keys.js';
+import { createLogger } from '../common/log.js';
+import { createRedis } from '../common/redis.js';
+import { notifyReady } from '../common/shutdown.js';
+import { createDashboardApp } from './dashboard-app.js';
+import { loadDashboardConfig } from './dashboard-config.js';
+import { Thumbnails } from './thumbnails.js';
+
+const SHUTDOWN_TIMEOUT_MS = 5_000;
+
+const config = configOrExit('dashboard', () => loadDashboardConfig(process.env));
+const log = createLogger({ proc: 'dashboard' });
+// Page loads fail fast (503) while Redis is away instead of hanging; the connection keeps reconnecting.
+const redis = createRedis(config.redisUrl, log, 'dashboard', { maxRetriesPerRequest: 1 });
+const queue = new Queue(config.queueName, { connection: redis });
+queue.on('error', () => undefined);
+const thumbnails = new Thumbnails({ uploadDir: config.uploadDir, fileserverUrl: config.fileserverUrl, sizePx: config.thumbnailPx });
+const app = createDashboardApp({ redis, queue, keys: keysFor(config.queueName), token: config.token, thumbnails, log });
+
+const server: Server = app.listen(config.port, config.host, (err?: Error) => {
+  if (err) {
+    const hint = (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'the port is taken: set DASHBOARD_PORT to another one' : undefined;
+    log.error('dashboard could not listen', { host: config.host, port: config.port, err, hint });
+    process.exit(1);
+  }
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  log.info('dashboard listening', { url: `http://${host}:${config.port}/`, queue: config.queueName, token: config.token ? 'required' : 'none (loopback only)' });
+  notifyReady();
+});
+
+let stopping = false;
+function shutdown(signal: NodeJS.Signals): void {
+  if (stopping) return;
+  stopping = true;
+  log.info('dashboard stopping', { signal });
+  const timer = setTimeout(() => {
+    server.closeAllConnections();
+    process.exit(0);
+  }, SHUTDOWN_TIMEOUT_MS);
+  timer.unref();
+  server.close(async () => {
+    await queue.close().catch(() => undefined);
+    redis.disconnect();
+    log.info('dashboard stopped');
+    process.exit(0);
+  });
+  // The page's refresh keeps connections alive; idle ones would hold close() open.
+  server.closeIdleConnections();
+}
+
+process.on('SIGINT', shutdown);
+process.on('SIGTERM', shutdown);
