@@ -25,10 +25,11 @@ export async function retryFailedJobs(queue: Queue<ImageJobData>): Promise<Retry
   }
   const summary: RetrySummary = { retried: 0, reasons: new Map(), skipped: [] };
   for (const job of jobs) {
+    // Read before retry(), which clears it on the job object.
+    const reason = reasonKey(job.failedReason);
     try {
       await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
       summary.retried += 1;
-      const reason = reasonKey(job.failedReason);
       summary.reasons.set(reason, (summary.reasons.get(reason) ?? 0) + 1);
     } catch (err) {
       summary.skipped.push({ id: String(job.id), why: err instanceof Error ? err.message : String(err) });
