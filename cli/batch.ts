@@ -56,20 +56,26 @@ function argsOrExit(argv: string[]): string {
   return file;
 }
 
+/** Relative to the working directory when under it, else absolute. */
+function shown(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel === '' ? '.' : rel.startsWith('..') ? path : rel;
+}
+
 function printSummary(outcome: BatchOutcome, uploadDir: string, manifestPath: string | undefined): void {
   const seconds = outcome.elapsedMs / 1000;
   const total = outcome.completed.length + outcome.failed.length;
-  const dir = relative(process.cwd(), uploadDir) || '.';
+  const dir = shown(uploadDir);
   console.log(`\ninverted ${outcome.completed.length} of ${total} images in ${seconds.toFixed(1)} s -> ${dir}/`);
-  const shown = outcome.completed.slice(0, SHOWN_OK);
-  for (const { url, result } of shown) {
+  const listed = outcome.completed.slice(0, SHOWN_OK);
+  for (const { url, result } of listed) {
     console.log(`  ok    ${result.name}  (${result.width}x${result.height} ${result.format}, ${result.bytes} bytes, ${result.durationMs} ms)  <- ${url}`);
   }
-  if (outcome.completed.length > shown.length) console.log(`  ...and ${outcome.completed.length - shown.length} more in ${dir}/`);
+  if (outcome.completed.length > listed.length) console.log(`  ...and ${outcome.completed.length - listed.length} more in ${dir}/`);
   for (const { url, reason, attempts, maxAttempts } of outcome.failed) {
     console.log(`  FAIL  ${url}\n        ${reason} (attempt ${attempts}/${maxAttempts})`);
   }
-  if (manifestPath !== undefined) console.log(`manifest (every URL -> output or failure): ${relative(process.cwd(), manifestPath) || manifestPath}`);
+  if (manifestPath !== undefined) console.log(`manifest (every URL -> output or failure): ${shown(manifestPath)}`);
 }
 
 async function listOrExit(file: string, base: string): Promise<ParsedUrlList> {

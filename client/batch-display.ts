@@ -42,7 +42,9 @@ export class BatchDisplay {
 
   progress(p: BatchProgress): void {
     if (this.tty) {
-      this.bar = renderProgressBar(p, this.out.columns ?? 80);
+      // Some pseudo-terminals report 0 columns.
+      const columns = this.out.columns !== undefined && this.out.columns > 0 ? this.out.columns : 80;
+      this.bar = renderProgressBar(p, columns);
       this.out.write(`${CLEAR_LINE}${this.bar}`);
     } else if (this.now() - this.lastPlainMs >= PLAIN_EVERY_MS) {
       this.lastPlainMs = this.now();

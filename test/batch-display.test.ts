@@ -170,3 +170,10 @@ test('unplaceableOf tolerates a missing or malformed state', () => {
   assert.equal(unplaceableOf('{"version":1}'), undefined);
   assert.equal(unplaceableOf('{"unplaceable":"no executor can fit"}'), 'no executor can fit');
 });
+
+test('BatchDisplay on a TTY that reports 0 columns still draws a bar (80 assumed)', () => {
+  const out = fakeStream(true, 0);
+  const display = new BatchDisplay(out, fakeStream(true));
+  display.progress(p({ completed: 5, elapsedMs: 1000 }));
+  assert.match(out.text, /^\r\x1b\[K\[#+-+\]  5\/10/);
+});

@@ -87,6 +87,8 @@ describe('offer-invert', () => {
       [['enqueue', '--bogus', 'x.txt'], /^enqueue: Unknown option '--bogus'.*\(see --help\)\n$/],
       [['batch', '--bogus', 'x.txt'], /^batch: Unknown option '--bogus'.*\(see --help\)\n$/],
       [['retry-failed', 'extra'], /^retry-failed: .*\n$/],
+      [['cancel', '--bogus'], /^cancel: Unknown option '--bogus'.*\(see --help\)\n$/],
+      [['service', 'frobnicate'], /^service: .*\n$/],
       [['start', 'extra'], /^start: unexpected argument "extra".*\n$/],
       [['--port=1'], /^scheduler: unexpected argument "--port=1": settings come from the environment/, 'scheduler/main.js'],
     ];
