@@ -6,7 +6,9 @@
  * exits without starting anything or touching Redis.
  * Exit codes: the command's own; 2 for an unknown command or a failed build.
  */
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { staleReason } from './stale-build.js';
@@ -38,11 +40,37 @@ function overview() {
 
 /** Builds when a source is newer than dist/; false when the build failed (its errors are printed). */
 async function ensureBuilt() {
-  const reason = staleReason(ROOT);
-  if (reason === undefined) return true;
-  process.stderr.write(`offer-invert: building (${reason})...\n`);
-  const { build } = await import('./build.js');
-  return build(ROOT, { quiet: true }) === 0;
+  if (staleReason(ROOT) === undefined) return true;
+  // Two commands started together after an edit must not both wipe and rebuild dist/.
+  const lock = join(tmpdir(), `offer-invert-build-${createHash('sha256').update(ROOT).digest('hex').slice(0, 16)}.lock`);
+  const release = await takeLock(lock);
+  try {
+    const reason = staleReason(ROOT); // another command may have built it meanwhile
+    if (reason === undefined) return true;
+    process.stderr.write(`offer-invert: building (${reason})...\n`);
+    const { build } = await import('./build.js');
+    return build(ROOT, { quiet: true }) === 0;
+  } finally {
+    release();
+  }
+}
+
+const LOCK_STALE_MS = 5 * 60_000;
+
+/** mkdir is atomic: whoever creates the directory builds; the others wait for it to go. */
+async function takeLock(path) {
+  for (;;) {
+    try {
+      mkdirSync(path);
+      return () => rmSync(path, { recursive: true, force: true });
+    } catch (err) {
+      if (err.code !== 'EEXIST') throw err;
+      // A build that died without removing its lock must not block every command forever.
+      const ageMs = Date.now() - (statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (ageMs > LOCK_STALE_MS) rmSync(path, { recursive: true, force: true });
+      else await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
 }
 
 async function main(argv) {

@@ -143,7 +143,9 @@ describe('offer-invert', () => {
     });
     const redis = new Redis(await testRedisUrl());
     t.after(async () => {
-      await new Queue(queueName, { connection: redis }).obliterate({ force: true }).catch(() => undefined);
+      const queue = new Queue(queueName, { connection: redis });
+      await queue.obliterate({ force: true }).catch(() => undefined);
+      await queue.close();
       const keys = await redis.keys(`offer-invert:${queueName}:*`);
       if (keys.length > 0) await redis.del(...keys);
       redis.disconnect();
