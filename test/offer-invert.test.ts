@@ -219,3 +219,16 @@ describe('the launcher rebuilds only when a source is newer than the build', () 
     assert.equal(staleReason(root), 'cli/b.ts changed since the last build');
   });
 });
+
+describe('process --help', () => {
+  it('lists every setting each process reads from its config', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { PROCESS_HELP } = await import('../common/process-help.js');
+    for (const name of ['scheduler', 'executor', 'fileserver'] as const) {
+      const source = await readFile(fileURLToPath(new URL(`../../${name}/config.ts`, import.meta.url)), 'utf8');
+      const read = [...source.matchAll(/\.(?:int|number|string|url|bool|list|optionalString|required)\(\s*'([A-Z][A-Z0-9_]*)'/g)].map((m) => m[1]!);
+      assert.ok(read.length > 3, `${name}: found the settings it reads`);
+      for (const setting of read) assert.ok(PROCESS_HELP[name].settings.includes(setting), `${name} --help lists ${setting}`);
+    }
+  });
+});
