@@ -90,8 +90,11 @@ async function addJobs(config: Readonly<ClientConfig>, list: ParsedUrlList, agai
   const queue = new Queue<ImageJobData>(config.queueName, { connection: redis });
   try {
     if (!(await schedulerServes(redis, keysFor(config.queueName)))) console.error(noSchedulerWarning(config.queueName));
-    const { added, existing } = await enqueueOnce(queue, redis, list.entries, config.jobPolicy, { again });
+    const { added, existing, existingFailed } = await enqueueOnce(queue, redis, list.entries, config.jobPolicy, { again });
     console.log(summary(config, list, added.map((job) => job.id ?? '?'), existing.length));
+    if (existingFailed.length > 0) {
+      console.log(`${existingFailed.length} of the ${existing.length} already there failed for good: npm run retry-failed runs the failed jobs again`);
+    }
     return 0;
   } catch (err) {
     const count = err instanceof EnqueueError ? err.added.length : 0;

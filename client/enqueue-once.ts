@@ -14,6 +14,8 @@ export interface EnqueueOnceResult {
   added: Job<ImageJobData>[];
   /** Ids of jobs this list already has in the queue (in any state BullMQ still keeps). */
   existing: string[];
+  /** Those of `existing` that failed for good (`retry-failed` runs them again). */
+  existingFailed: string[];
 }
 
 /**
@@ -35,23 +37,30 @@ export async function enqueueOnce(
 ): Promise<EnqueueOnceResult> {
   const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
   const nowMs = Date.now();
-  const result: EnqueueOnceResult = { added: [], existing: [] };
+  const result: EnqueueOnceResult = { added: [], existing: [], existingFailed: [] };
   for (let start = 0; start < entries.length; start += chunkSize) {
     const chunk = entries.slice(start, start + chunkSize).map(({ url }) => ({
       url,
       id: jobIdFor(url, opts.again === true ? { nowMs, nonce: randomBytes(3).toString('hex') } : undefined),
     }));
     try {
-      // BullMQ would return the existing job for a known id without saying so: ask first.
+      // BullMQ would return the existing job for a known id without saying so: ask first
+      // (and whether it failed for good, so the user hears about retry-failed).
       const pipeline = client.pipeline();
-      for (const { id } of chunk) pipeline.exists(queue.toKey(id));
-      const found = (await pipeline.exec()) ?? [];
-      const fresh = chunk.filter((_, i) => {
-        const [err, count] = found[i] ?? [null, 0];
-        if (err) throw err;
-        return count === 0;
+      for (const { id } of chunk) pipeline.exists(queue.toKey(id)).zscore(queue.toKey('failed'), id);
+      const replies = (await pipeline.exec()) ?? [];
+      const fresh: typeof chunk = [];
+      chunk.forEach((entry, i) => {
+        const [existsErr, count] = replies[2 * i] ?? [null, 0];
+        const [failedErr, score] = replies[2 * i + 1] ?? [null, null];
+        if (existsErr) throw existsErr;
+        if (failedErr) throw failedErr;
+        if (count === 0) fresh.push(entry);
+        else {
+          result.existing.push(entry.id);
+          if (score !== null) result.existingFailed.push(entry.id);
+        }
       });
-      result.existing.push(...chunk.filter((c) => !fresh.includes(c)).map((c) => c.id));
       const jobs = await queue.addBulk(
         fresh.map(({ url, id }) => ({ name: JOB_NAME, data: { url, output: outputStem(url) }, opts: { ...jobOptions(policy), jobId: id } })),
       );

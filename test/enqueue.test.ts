@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Queue } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import { loadClientConfig } from '../client/client-config.js';
 import { enqueueUrls } from '../client/enqueue-urls.js';
 import { parseUrlList } from '../client/parse-url-list.js';
@@ -283,14 +283,21 @@ test('enqueueOnce adds a URL once across calls, again with fresh ids when asked,
     const redis = new Redis(await testRedisUrl());
     try {
       const entries = [{ url: 'http://example.com/a.png' }, { url: 'http://example.com/b.png' }];
-      const first = await enqueueOnce(queue, redis, entries, DEFAULT_JOB_POLICY, { chunkSize: 1 });
+      const first = await enqueueOnce(queue, redis, entries, { ...DEFAULT_JOB_POLICY, attempts: 1 }, { chunkSize: 1 });
       assert.deepEqual([first.added.length, first.existing.length], [2, 0]);
+      // One of them fails for good, as a scheduler would fail it.
+      const worker = new Worker(queue.name, null, { connection: { url: await testRedisUrl() } });
+      const taken = await worker.getNextJob('token');
+      assert.ok(taken);
+      await taken.moveToFailed(new Error('DOWNLOAD_NOT_FOUND'), 'token', false);
+      await worker.close();
       const second = await enqueueOnce(queue, redis, [...entries, { url: 'http://example.com/c.png' }], DEFAULT_JOB_POLICY);
       assert.deepEqual([second.added.length, second.existing.length], [1, 2]);
-      assert.equal(await queue.getWaitingCount(), 3);
+      assert.deepEqual(second.existingFailed, [taken.id]);
+      assert.equal(await queue.getWaitingCount(), 2);
       const again = await enqueueOnce(queue, redis, entries, DEFAULT_JOB_POLICY, { again: true });
       assert.deepEqual([again.added.length, again.existing.length], [2, 0]);
-      assert.equal(await queue.getWaitingCount(), 5);
+      assert.equal(await queue.getWaitingCount(), 4);
       assert.equal(again.added[0]?.data.output, outputStem('http://example.com/a.png'));
       // A job removed (e.g. by removeOnComplete's age) can be added again.
       await queue.remove(jobIdFor('http://example.com/a.png'));
