@@ -12,8 +12,8 @@ import { keysFor } from '../common/keys.js';
 import type { ImageJobData } from '../common/queue.js';
 import { redisAnswers } from '../common/redis.js';
 
-const USAGE = `usage: npm run cancel -- JOB_ID...     cancel these jobs
-       npm run cancel -- --all           cancel every job not yet finished
+const USAGE = `usage: offer-invert cancel JOB_ID...     cancel these jobs   (npm run cancel -- ...)
+       offer-invert cancel --all           cancel every job not yet finished
   [--wait-ms N]  how long to wait for running jobs to stop (default 10000)
 Waiting and delayed jobs are removed; running ones are killed and fail as CANCELLED, without retry.
 environment: REDIS_URL, QUEUE_NAME`;
@@ -23,7 +23,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     parsed = parseArgs({ args: argv, allowPositionals: true, options: { all: { type: 'boolean' }, 'wait-ms': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
   } catch (err) {
-    console.error(`cancel: ${(err as Error).message.split('\n')[0]}\n${USAGE}`);
+    console.error(`cancel: ${(err as Error).message.split('\n')[0]} (see --help)`);
     return 2;
   }
   const { values, positionals } = parsed;

@@ -1,72 +1,105 @@
 /**
- * `npm run enqueue images.txt` (or `-` for stdin): adds one job per URL to the BullMQ queue.
- * Exit codes: 0 added (or nothing to add), 1 every line invalid or Redis unusable, 2 bad usage.
+ * `offer-invert enqueue images.txt` (or `-` for stdin): adds one job per URL to the BullMQ queue,
+ * once: a URL already queued, running or done is not added again unless `--again`.
+ * Exit codes: 0 added (or all already there), 1 Redis or the image server unusable, 2 bad usage
+ * or bad input (see client/url-list-input.ts, shared with `batch`).
  */
-import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
 import { loadClientConfig, type ClientConfig } from '../client/client-config.js';
-import { enqueueUrls, EnqueueError } from '../client/enqueue-urls.js';
+import { enqueueOnce } from '../client/enqueue-once.js';
+import { EnqueueError } from '../client/enqueue-urls.js';
 import { parseUrlList, type ParsedUrlList } from '../client/parse-url-list.js';
+import { firstUnderBase, noSchedulerWarning, nothingAnswersMessage, probeUrl, schedulerServes } from '../client/preflight.js';
+import { listLabel, noEntriesProblem, problemLines, readUrlList, UrlListError } from '../client/url-list-input.js';
 import { ConfigError } from '../common/config.js';
+import { keysFor } from '../common/keys.js';
 import { createLogger } from '../common/log.js';
 import type { ImageJobData } from '../common/queue.js';
 import { createRedis, redisAnswers } from '../common/redis.js';
 
-const USAGE = `usage: npm run enqueue <file>      (or: node dist/cli/enqueue.js <file>)
-  <file>  one image URL per line; '#' starts a comment; relative lines resolve against
-          IMAGES_BASE_URL (default: FILESERVER_URL/images/); '-' reads standard input
-environment: REDIS_URL, QUEUE_NAME, FILESERVER_URL, IMAGES_BASE_URL, JOB_ATTEMPTS, JOB_BACKOFF_MS`;
+const USAGE = `usage: offer-invert enqueue [--again] [--no-check] <file>     (npm run enqueue -- <file>)
+  <file>      one image URL per line; '#' starts a comment; '-' reads standard input.
+              Relative lines resolve against IMAGES_BASE_URL (default FILESERVER_URL/images/,
+              FILESERVER_URL defaulting to the fileserver \`npm start\` runs for PORT/HOST)
+  --again     add jobs for URLs that are already queued or done (each URL is added once otherwise)
+  --no-check  do not check that the images' server answers before adding
+  -h, --help  this text
+environment: REDIS_URL, QUEUE_NAME, PORT, HOST, FILESERVER_URL, IMAGES_BASE_URL, JOB_ATTEMPTS, JOB_BACKOFF_MS`;
 
-const SHOWN_JOB_IDS = 5;
-const SHOWN_TEXT_CHARS = 200;
+const SHOWN_JOB_IDS = 3;
 
 class UsageError extends Error {}
 
-async function main(args: string[]): Promise<number> {
-  if (args[0] === '-h' || args[0] === '--help') {
+interface Args {
+  file: string;
+  again: boolean;
+  check: boolean;
+}
+
+function parse(argv: string[]): Args | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { again: { type: 'boolean' }, 'no-check': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    });
+  } catch (err) {
+    throw new UsageError(`enqueue: ${(err as Error).message.split('\n')[0]} (see --help)`);
+  }
+  if (parsed.values.help === true) return 'help';
+  const [file, ...extra] = parsed.positionals;
+  if (file === undefined) throw new UsageError(`enqueue: which file? give a list of image URLs\n${USAGE}`);
+  if (extra.length > 0) throw new UsageError(`enqueue: one file at a time (got ${parsed.positionals.length}; see --help)`);
+  return { file, again: parsed.values.again === true, check: parsed.values['no-check'] !== true };
+}
+
+async function main(argv: string[]): Promise<number> {
+  const args = parse(argv);
+  if (args === 'help') {
     console.log(USAGE);
     return 0;
   }
-  const [file, ...extra] = args;
-  if (file === undefined || extra.length > 0) {
-    console.error(USAGE);
-    return 2;
-  }
-
   const config = loadClientConfig(process.env);
-  const label = file === '-' ? '<stdin>' : file;
-  const list = parseUrlList(await readInput(file), config.imagesBaseUrl);
-  reportProblems(label, list);
+  const label = listLabel(args.file);
+  const list = parseUrlList(await readUrlList(args.file), config.imagesBaseUrl);
+  for (const line of problemLines(label, list)) console.error(line);
+  const problem = noEntriesProblem(label, list);
+  if (problem !== undefined) throw new UrlListError(problem);
 
-  if (list.entries.length === 0) {
-    if (list.invalid.length > 0) {
-      console.error(`enqueue: nothing added: every URL line in ${label} is invalid`);
+  const probed = args.check ? firstUnderBase(list.entries.map((e) => e.url), config.imagesBaseUrl) : undefined;
+  if (probed !== undefined) {
+    const probe = await probeUrl(probed);
+    if (!probe.answers) {
+      console.error(`enqueue: ${nothingAnswersMessage(config.imagesBaseUrl, probe.why)}`);
       return 1;
     }
-    console.log(`nothing to add: ${label} has no URLs${list.duplicates.length > 0 ? ' (only duplicates)' : ''}`);
-    return 0;
   }
-
   if (!(await redisAnswers(config.redisUrl, 2000))) {
     console.error(noRedisMessage(config.redisUrl));
     return 1;
   }
-  return addJobs(config, list);
+  return addJobs(config, list, args.again);
 }
 
-async function addJobs(config: Readonly<ClientConfig>, list: ParsedUrlList): Promise<number> {
+async function addJobs(config: Readonly<ClientConfig>, list: ParsedUrlList, again: boolean): Promise<number> {
   const log = createLogger({ process: 'enqueue' });
   // A finite retry budget: a Redis lost mid-run fails the CLI instead of hanging it forever.
   const redis = createRedis(config.redisUrl, log, 'enqueue', { maxRetriesPerRequest: 3 });
   const queue = new Queue<ImageJobData>(config.queueName, { connection: redis });
   try {
-    const jobs = await enqueueUrls(queue, list.entries, config.jobPolicy);
-    console.log(summary(config, list, jobs.map((job) => job.id ?? '?')));
+    if (!(await schedulerServes(redis, keysFor(config.queueName)))) console.error(noSchedulerWarning(config.queueName));
+    const { added, existing, existingFailed } = await enqueueOnce(queue, redis, list.entries, config.jobPolicy, { again });
+    console.log(summary(config, list, added.map((job) => job.id ?? '?'), existing.length));
+    if (existingFailed.length > 0) {
+      console.log(`${existingFailed.length} of the ${existing.length} already there failed for good: npm run retry-failed runs the failed jobs again`);
+    }
     return 0;
   } catch (err) {
-    const added = err instanceof EnqueueError ? err.added.length : 0;
+    const count = err instanceof EnqueueError ? err.added.length : 0;
     const why = err instanceof EnqueueError && err.cause instanceof Error ? err.cause.message : describe(err);
-    console.error(`enqueue: failed after adding ${added} of ${list.entries.length} jobs to queue "${config.queueName}": ${why}`);
+    console.error(`enqueue: failed after adding ${count} of ${list.entries.length} jobs to queue "${config.queueName}": ${why}`);
     return 1;
   } finally {
     await queue.close();
@@ -74,44 +107,17 @@ async function addJobs(config: Readonly<ClientConfig>, list: ParsedUrlList): Pro
   }
 }
 
-async function readInput(file: string): Promise<string> {
-  if (file === '-') {
-    const chunks: Buffer[] = [];
-    for await (const chunk of process.stdin) chunks.push(Buffer.from(chunk as Uint8Array));
-    return Buffer.concat(chunks).toString('utf8');
-  }
-  try {
-    return await readFile(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UsageError(`enqueue: ${file}: no such file (expected a text file with one image URL per line)`);
-    if (code === 'EISDIR') throw new UsageError(`enqueue: ${file} is a directory, not a list of URLs`);
-    throw new UsageError(`enqueue: cannot read ${file}: ${describe(err)}`);
-  }
-}
-
-function reportProblems(label: string, list: ParsedUrlList): void {
-  for (const { line, reason, text } of list.invalid) console.error(`${label}:${line}: ${reason}: ${printable(text)}`);
-  for (const { line, url, firstLine } of list.duplicates) {
-    console.error(`${label}:${line}: skipped duplicate of line ${firstLine}: ${url}`);
-  }
-}
-
-function summary(config: Readonly<ClientConfig>, list: ParsedUrlList, ids: string[]): string {
+function summary(config: Readonly<ClientConfig>, list: ParsedUrlList, ids: string[], existing: number): string {
   const skipped = [
+    existing > 0 ? `${existing} already queued or done (use --again to run them again)` : '',
     list.duplicates.length > 0 ? plural(list.duplicates.length, 'duplicate') : '',
     list.invalid.length > 0 ? `${list.invalid.length} invalid` : '',
   ].filter((s) => s !== '');
+  const lines = [`added ${plural(ids.length, 'job')} to queue "${config.queueName}"${skipped.length > 0 ? ` (skipped: ${skipped.join(', ')})` : ''}`];
+  if (ids.length === 0) return lines.join('\n');
   const shown = ids.slice(0, SHOWN_JOB_IDS).join(', ') + (ids.length > SHOWN_JOB_IDS ? ', ...' : '');
-  const cli = `redis-cli -u ${redactUrl(config.redisUrl)}`;
-  const key = `bull:${config.queueName}`;
-  return [
-    `added ${plural(ids.length, 'job')} to queue "${config.queueName}"${skipped.length > 0 ? ` (skipped: ${skipped.join(', ')})` : ''}`,
-    `job ids: ${shown}`,
-    'watch progress:',
-    `  ${cli} llen ${key}:wait          # waiting for an executor`,
-    `  ${cli} zcard ${key}:completed    # done (also ${key}:failed)`,
-  ].join('\n');
+  lines.push(`job ids: ${shown}`, `watch progress: npm run status   (results: ${config.fileserverUrl.replace(/\/$/, '')}/files/)`);
+  return lines.join('\n');
 }
 
 function noRedisMessage(url: string): string {
@@ -134,12 +140,6 @@ function redactUrl(url: string): string {
   }
 }
 
-/** Lines echoed back may hold terminal escapes or be megabytes long. */
-function printable(text: string): string {
-  const short = text.length > SHOWN_TEXT_CHARS ? `${text.slice(0, SHOWN_TEXT_CHARS)}...` : text;
-  return short.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
-
 function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
@@ -153,7 +153,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof UsageError || err instanceof ConfigError) {
+    if (err instanceof UsageError || err instanceof UrlListError || err instanceof ConfigError) {
       console.error(err instanceof ConfigError ? `enqueue: ${err.message}` : err.message);
       process.exitCode = 2;
       return;

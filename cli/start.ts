@@ -6,6 +6,23 @@ import { onShutdownSignal } from '../common/shutdown.js';
 import { launchStack, StackError } from '../stack/launch-stack.js';
 import { loadStackConfig } from '../stack/stack-config.js';
 
+const USAGE = `usage: offer-invert start      (npm start)
+Runs the pipeline in this terminal until Ctrl-C: a fileserver, the scheduler(s) and executors,
+and a private redis-server when REDIS_URL is unset and none answers. Then, in another terminal:
+offer-invert enqueue images.txt, offer-invert status.
+environment: REDIS_URL, QUEUE_NAME, PORT, HOST, EXECUTORS, SCHEDULERS, EXECUTOR_CPUS, EXECUTOR_PORTS,
+  UPLOAD_DIR, IMAGES_DIR, UPLOAD_TOKEN, JOB_ATTEMPTS, JOB_BACKOFF_MS, LOG_LEVEL (README "Settings")`;
+
+const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  console.log(USAGE);
+  process.exit(0);
+}
+if (args.length > 0) {
+  console.error(`start: unexpected argument ${JSON.stringify(args[0])}: settings come from the environment (see --help)`);
+  process.exit(2);
+}
+
 const log = createLogger({ proc: 'start' });
 
 try {

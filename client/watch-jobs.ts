@@ -24,6 +24,8 @@ export interface FailedJob {
   url: string;
   reason: string;
   attempts: number;
+  /** The job's attempt budget (attempts N/M). */
+  maxAttempts: number;
 }
 
 export interface BatchOutcome {
@@ -116,7 +118,7 @@ export async function watchJobs(
     const job = jobs[i];
     const url = job?.data?.url ?? '(job removed)';
     if (done.completed.has(id) && job?.returnvalue) completed.push({ id, url, result: job.returnvalue });
-    else failed.push({ id, url, reason: job?.failedReason || 'job disappeared from the queue', attempts: job?.attemptsMade ?? 0 });
+    else failed.push({ id, url, reason: job?.failedReason || 'job disappeared from the queue', attempts: job?.attemptsMade ?? 0, maxAttempts: job?.opts.attempts ?? 1 });
   });
   return { completed, failed, elapsedMs: Date.now() - started };
 }

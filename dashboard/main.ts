@@ -4,6 +4,7 @@ import { Queue } from 'bullmq';
 import { configOrExit } from '../common/config.js';
 import { keysFor } from '../common/keys.js';
 import { createLogger } from '../common/log.js';
+import { exitOnProcessArgs } from '../common/process-help.js';
 import { createRedis } from '../common/redis.js';
 import { notifyReady } from '../common/shutdown.js';
 import { createDashboardApp } from './dashboard-app.js';
@@ -12,6 +13,7 @@ import { Thumbnails } from './thumbnails.js';
 
 const SHUTDOWN_TIMEOUT_MS = 5_000;
 
+exitOnProcessArgs('dashboard');
 const config = configOrExit('dashboard', () => loadDashboardConfig(process.env));
 const log = createLogger({ proc: 'dashboard' });
 // Page loads fail fast (503) while Redis is away instead of hanging; the connection keeps reconnecting.

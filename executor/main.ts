@@ -1,10 +1,12 @@
 /** Composition root of an executor process. */
 import { configOrExit } from '../common/config.js';
 import { createLogger } from '../common/log.js';
+import { exitOnProcessArgs } from '../common/process-help.js';
 import { notifyReady, onShutdownSignal } from '../common/shutdown.js';
 import { loadExecutorConfig } from './config.js';
 import { startExecutorService, type ExecutorService } from './executor-service.js';
 
+exitOnProcessArgs('executor');
 const config = configOrExit('executor', () => loadExecutorConfig(process.env));
 
 const log = createLogger({ proc: config.executorId });

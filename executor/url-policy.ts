@@ -5,6 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { PipelineError } from '../common/errors.js';
+import { forbiddenMessage } from './forbidden-hint.js';
 import { classifyAddress } from './special-addresses.js';
 
 export interface UrlPolicy {
@@ -83,19 +84,10 @@ export function checkSourceUrl(raw: string, policy: UrlPolicy): URL {
   const address = literalAddress(url.hostname);
   if (address !== undefined && !policy.allowPrivateNetworks) {
     const verdict = classifyAddress(address);
-    // Allow-listing exists for LAN image servers; the metadata service hands out this machine's
-    // credentials, so neither the message nor ALLOWED_SOURCE_HOSTS offers a way to it.
-    if (verdict.metadata) {
-      throw new PipelineError(
-        'URL_FORBIDDEN',
-        `${url.href} points at the cloud metadata service ${address} (${verdict.why}), which is never fetched: it hands out this machine's credentials`,
-      );
-    }
-    if (verdict.blocked && !isAllowedHost(url, policy)) {
-      throw new PipelineError(
-        'URL_FORBIDDEN',
-        `${url.href} points at the non-public address ${address} (${verdict.why}); add "${url.host}" to ALLOWED_SOURCE_HOSTS (or set ALLOW_PRIVATE_NETWORKS=true) if this is intended`,
-      );
+    // Allow-listing exists for LAN image servers; the message offers it only where one can live
+    // (never for the metadata service, which hands out this machine's credentials).
+    if (verdict.metadata || (verdict.blocked && !isAllowedHost(url, policy))) {
+      throw new PipelineError('URL_FORBIDDEN', forbiddenMessage(url, address, verdict, policy.allowedHosts));
     }
   }
   return url;

@@ -2,12 +2,14 @@
 import type { Server } from 'node:http';
 import { configOrExit } from '../common/config.js';
 import { createLogger } from '../common/log.js';
+import { exitOnProcessArgs } from '../common/process-help.js';
 import { notifyReady } from '../common/shutdown.js';
 import { createFileserverApp } from './app.js';
 import { loadFileserverConfig } from './config.js';
 
 const SHUTDOWN_TIMEOUT_MS = 10_000;
 
+exitOnProcessArgs('fileserver');
 const config = configOrExit('fileserver', () => loadFileserverConfig(process.env));
 const log = createLogger({ proc: 'fileserver' });
 const app = createFileserverApp(config, log);

@@ -1,10 +1,12 @@
 /** Composition root of the scheduler process. */
 import { configOrExit } from '../common/config.js';
 import { createLogger } from '../common/log.js';
+import { exitOnProcessArgs } from '../common/process-help.js';
 import { notifyReady, onShutdownSignal } from '../common/shutdown.js';
 import { loadSchedulerConfig } from './config.js';
 import { startSchedulerService } from './scheduler-service.js';
 
+exitOnProcessArgs('scheduler');
 const config = configOrExit('scheduler', () => loadSchedulerConfig(process.env));
 const log = createLogger({ proc: 'scheduler', scheduler: config.schedulerId });
 

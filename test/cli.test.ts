@@ -67,8 +67,25 @@ describe('command line', () => {
     assert.match(result.stderr, /images\.txt:6: .*not a url/);
     assert.match(result.stdout, /inverted 2 of 3 images/);
     assert.match(result.stdout, /FAIL\s+http:\/\/127\.0\.0\.1:\d+\/images\/missing\.png\n\s+DOWNLOAD_NOT_FOUND/);
-    const files = (await readdir(w.uploads)).filter((f) => !f.startsWith('.')).sort();
+    const files = (await readdir(w.uploads)).filter((f) => !f.startsWith('.') && f !== 'manifest.json').sort();
     assert.equal(files.length, 2);
+    assert.match(result.stdout, /manifest \(every URL -> output or failure\): .*manifest\.json/);
+    const manifest = JSON.parse(await readFile(join(w.uploads, 'manifest.json'), 'utf8')) as {
+      total: number;
+      entries: { url: string; line: number; status: string; output?: string; reason?: string; attempt?: string }[];
+    };
+    assert.equal(manifest.total, 3);
+    assert.deepEqual(
+      manifest.entries.map((e) => [e.line, e.url.replace(/:\d+\//, ':P/'), e.status]),
+      [
+        [2, 'http://127.0.0.1:P/images/red.png', 'ok'],
+        [4, 'http://127.0.0.1:P/images/grey.jpg', 'ok'],
+        [5, 'http://127.0.0.1:P/images/missing.png', 'failed'],
+      ],
+    );
+    assert.deepEqual(manifest.entries.slice(0, 2).map((e) => e.output).sort(), files);
+    assert.match(manifest.entries[2]!.reason!, /^DOWNLOAD_NOT_FOUND/);
+    assert.match(manifest.entries[2]!.attempt!, /^1\/\d+$/, 'a 404 fails at once: attempt 1 of the budget');
     assert.match(files[0]!, /^grey-[0-9a-f]{12}\.jpg$/);
     assert.match(files[1]!, /^red-[0-9a-f]{12}\.png$/);
     const { data } = await sharp(join(w.uploads, files[1]!)).raw().toBuffer({ resolveWithObject: true });

@@ -302,7 +302,10 @@ test('Dockerfile: the runtime stage has everything `node dist/...` needs, messag
   // "type": "module" lives in package.json; without it node cannot load dist/**/*.js.
   for (const path of ['package.json', 'node_modules', 'dist', 'images']) assert.ok(landsAt(path), `runtime copies ${path}`);
   // The codec reads messages.proto next to itself: `npm run build` copies it into dist/protocol/.
-  const build = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.build as string;
+  const buildScript = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.build as string;
+  // The build is either inline or a script file (`node bin/build.js`): check whichever does the copy.
+  const buildFile = /^node (\S+\.js)$/.exec(buildScript)?.[1];
+  const build = buildFile === undefined ? buildScript : readFileSync(join(ROOT, buildFile), 'utf8');
   assert.match(build, /protocol\/messages\.proto.*dist\/protocol\/messages\.proto/, 'the build puts messages.proto into dist/protocol/');
   assert.match(readFileSync(join(ROOT, 'protocol/codec.ts'), 'utf8'), /new URL\('\.\/messages\.proto', import\.meta\.url\)/);
 });

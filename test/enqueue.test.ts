@@ -8,12 +8,16 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Queue } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import { loadClientConfig } from '../client/client-config.js';
 import { enqueueUrls } from '../client/enqueue-urls.js';
 import { parseUrlList } from '../client/parse-url-list.js';
 import { ConfigError } from '../common/config.js';
 import { DEFAULT_JOB_POLICY, JOB_NAME, outputStem, type ImageJobData, type JobPolicy } from '../common/queue.js';
+import { createServer, type Server } from 'node:http';
+import { Redis } from 'ioredis';
+import { enqueueOnce, jobIdFor } from '../client/enqueue-once.js';
+import { keysFor } from '../common/keys.js';
 import { freePort } from '../stack/free-port.js';
 import { freshQueueName, testRedisUrl } from './helpers/redis.js';
 
@@ -125,11 +129,12 @@ test('the CLI adds the valid lines, reports the bad and duplicate ones, and exit
   );
   try {
     await withQueue(queueName, async (queue) => {
-      const run = await runCli([file.path], { REDIS_URL: await testRedisUrl(), QUEUE_NAME: queueName });
+      const run = await runCli(['--no-check', file.path], { REDIS_URL: await testRedisUrl(), QUEUE_NAME: queueName });
       assert.equal(run.code, 0, run.stderr);
       assert.match(run.stdout, new RegExp(`^added 3 jobs to queue "${queueName}" \\(skipped: 1 duplicate, 1 invalid\\)$`, 'm'));
-      assert.match(run.stdout, /job ids: 1, 2, 3/);
-      assert.match(run.stdout, new RegExp(`redis-cli -u \\S+ llen bull:${queueName}:wait`));
+      assert.match(run.stdout, /job ids: url-[0-9a-f]{32}, url-[0-9a-f]{32}, url-[0-9a-f]{32}$/m);
+      assert.match(run.stdout, /npm run status/);
+      assert.match(run.stderr, new RegExp(`no scheduler serves queue "${queueName}"`));
       assert.match(run.stderr, new RegExp(`^${escape(file.path)}:5: unsupported scheme "ftp" \\(only http and https\\): ftp://example.com/x.png$`, 'm'));
       assert.match(run.stderr, new RegExp(`^${escape(file.path)}:6: skipped duplicate of line 2: http://127.0.0.1:8080/images/cat.png$`, 'm'));
 
@@ -150,7 +155,7 @@ test('the CLI reads standard input with "-" and honours IMAGES_BASE_URL and JOB_
   const queueName = freshQueueName('enqueue-stdin');
   await withQueue(queueName, async (queue) => {
     const run = await runCli(
-      ['-'],
+      ['-', '--no-check'],
       { REDIS_URL: await testRedisUrl(), QUEUE_NAME: queueName, IMAGES_BASE_URL: 'http://fileserver:8080/images', JOB_ATTEMPTS: '7' },
       'cat.png\r\n',
     );
@@ -162,16 +167,16 @@ test('the CLI reads standard input with "-" and honours IMAGES_BASE_URL and JOB_
   });
 });
 
-test('the CLI exits 1 and adds nothing when every line is invalid', { timeout: TEST_TIMEOUT_MS }, async () => {
+test('the CLI exits 2 and adds nothing when every line is invalid', { timeout: TEST_TIMEOUT_MS }, async () => {
   const queueName = freshQueueName('enqueue-bad');
   const file = await tempFile('bad.txt', 'ftp://example.com/a.png\nnot a url\n');
   try {
     await withQueue(queueName, async (queue) => {
       const run = await runCli([file.path], { REDIS_URL: await testRedisUrl(), QUEUE_NAME: queueName });
-      assert.equal(run.code, 1);
+      assert.equal(run.code, 2);
       assert.match(run.stderr, /bad\.txt:1: /);
       assert.match(run.stderr, /bad\.txt:2: contains whitespace/);
-      assert.match(run.stderr, /every URL line .* is invalid/);
+      assert.match(run.stderr, /bad\.txt: no valid image URL: every URL line is invalid/);
       assert.equal(await queue.getWaitingCount(), 0);
     });
   } finally {
@@ -179,12 +184,12 @@ test('the CLI exits 1 and adds nothing when every line is invalid', { timeout: T
   }
 });
 
-test('the CLI exits 0 without touching Redis when the file holds only comments', { timeout: TEST_TIMEOUT_MS }, async () => {
+test('the CLI exits 2 without touching Redis when the file holds only comments', { timeout: TEST_TIMEOUT_MS }, async () => {
   const file = await tempFile('empty.txt', '# nothing yet\n\n');
   try {
     const run = await runCli([file.path], { REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
-    assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stdout, /nothing to add/);
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /empty\.txt: no image URLs in it/);
   } finally {
     await file.cleanup();
   }
@@ -193,7 +198,8 @@ test('the CLI exits 0 without touching Redis when the file holds only comments',
 test('the CLI prints usage and exits 2 without a file', { timeout: TEST_TIMEOUT_MS }, async () => {
   const run = await runCli([], {});
   assert.equal(run.code, 2);
-  assert.match(run.stderr, /^usage: npm run enqueue <file>/);
+  assert.match(run.stderr, /^enqueue: which file\?/);
+  assert.match(run.stderr, /usage: offer-invert enqueue/);
 });
 
 test('the CLI says clearly that a missing file is missing', { timeout: TEST_TIMEOUT_MS }, async () => {
@@ -218,7 +224,7 @@ test('the CLI exits 1 promptly with advice when Redis does not answer', { timeou
   const file = await tempFile('images.txt', 'cat.png\n');
   try {
     const port = await freePort();
-    const run = await runCli([file.path], { REDIS_URL: `redis://:hunter2@127.0.0.1:${port}` });
+    const run = await runCli(['--no-check', file.path], { REDIS_URL: `redis://:hunter2@127.0.0.1:${port}` });
     assert.equal(run.code, 1);
     assert.match(run.stderr, new RegExp(`Redis does not answer at redis://:\\*\\*\\*@127.0.0.1:${port}`));
     assert.match(run.stderr, /npm start/);
@@ -239,6 +245,10 @@ test('loadClientConfig: defaults, derived images base, and all problems at once'
   assert.equal(defaults.imagesBaseUrl, 'http://127.0.0.1:8080/images/');
   assert.deepEqual(defaults.jobPolicy, DEFAULT_JOB_POLICY);
 
+  assert.equal(loadClientConfig({ PORT: '18181' }).imagesBaseUrl, 'http://127.0.0.1:18181/images/', 'PORT as npm start uses it');
+  assert.equal(loadClientConfig({ PORT: '18181', HOST: '0.0.0.0' }).fileserverUrl, 'http://127.0.0.1:18181/');
+  assert.equal(loadClientConfig({ PORT: '18181', FILESERVER_URL: 'http://fs:9000' }).imagesBaseUrl, 'http://fs:9000/images/');
+  assert.throws(() => loadClientConfig({ PORT: '0' }), /FILESERVER_URL/);
   assert.equal(loadClientConfig({ FILESERVER_URL: 'http://fileserver:8080' }).imagesBaseUrl, 'http://fileserver:8080/images/');
   assert.equal(loadClientConfig({ FILESERVER_URL: 'http://proxy/files' }).imagesBaseUrl, 'http://proxy/files/images/');
   assert.equal(loadClientConfig({ IMAGES_BASE_URL: 'https://cdn.example.com/pics' }).imagesBaseUrl, 'https://cdn.example.com/pics/');
@@ -247,6 +257,122 @@ test('loadClientConfig: defaults, derived images base, and all problems at once'
     () => loadClientConfig({ REDIS_URL: 'http://x', QUEUE_NAME: 'a:b', JOB_ATTEMPTS: '0', JOB_BACKOFF_MS: '-1', IMAGES_BASE_URL: 'ftp://x/' }),
     (err: unknown) => err instanceof ConfigError && err.problems.length === 5,
   );
+});
+
+/** An HTTP server that answers every request, like a fileserver's /images/. */
+async function imageServer(): Promise<{ port: number; close: () => Promise<void> }> {
+  const server: Server = createServer((_req, res) => res.end('x'));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  assert.ok(address !== null && typeof address === 'object');
+  return { port: address.port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+test('jobIdFor: one id per URL, no ":", never integer-like; --again ids differ from it and each other', () => {
+  const id = jobIdFor('http://a/cat.png');
+  assert.match(id, /^url-[0-9a-f]{32}$/);
+  assert.equal(jobIdFor('http://a/cat.png'), id);
+  assert.notEqual(jobIdFor('http://a/dog.png'), id);
+  const again = jobIdFor('http://a/cat.png', { nowMs: 1000, nonce: 'abc' });
+  assert.ok(again.startsWith(`${id}-`) && !again.includes(':'));
+  assert.notEqual(jobIdFor('http://a/cat.png', { nowMs: 1000, nonce: 'abd' }), again);
+});
+
+test('enqueueOnce adds a URL once across calls, again with fresh ids when asked, and keeps output names', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withQueue(freshQueueName('enqueue-once'), async (queue) => {
+    const redis = new Redis(await testRedisUrl());
+    try {
+      const entries = [{ url: 'http://example.com/a.png' }, { url: 'http://example.com/b.png' }];
+      const first = await enqueueOnce(queue, redis, entries, { ...DEFAULT_JOB_POLICY, attempts: 1 }, { chunkSize: 1 });
+      assert.deepEqual([first.added.length, first.existing.length], [2, 0]);
+      // One of them fails for good, as a scheduler would fail it.
+      const worker = new Worker(queue.name, null, { connection: { url: await testRedisUrl() } });
+      const taken = await worker.getNextJob('token');
+      assert.ok(taken);
+      await taken.moveToFailed(new Error('DOWNLOAD_NOT_FOUND'), 'token', false);
+      await worker.close();
+      const second = await enqueueOnce(queue, redis, [...entries, { url: 'http://example.com/c.png' }], DEFAULT_JOB_POLICY);
+      assert.deepEqual([second.added.length, second.existing.length], [1, 2]);
+      assert.deepEqual(second.existingFailed, [taken.id]);
+      assert.equal(await queue.getWaitingCount(), 2);
+      const again = await enqueueOnce(queue, redis, entries, DEFAULT_JOB_POLICY, { again: true });
+      assert.deepEqual([again.added.length, again.existing.length], [2, 0]);
+      assert.equal(await queue.getWaitingCount(), 4);
+      assert.equal(again.added[0]?.data.output, outputStem('http://example.com/a.png'));
+      // A job removed (e.g. by removeOnComplete's age) can be added again.
+      await queue.remove(jobIdFor('http://example.com/a.png'));
+      const afterRemoval = await enqueueOnce(queue, redis, entries, DEFAULT_JOB_POLICY);
+      assert.deepEqual([afterRemoval.added.length, afterRemoval.existing.length], [1, 1]);
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
+
+test('the CLI honours PORT, adds an unchanged list once across runs, and again with --again', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const queueName = freshQueueName('enqueue-dedupe');
+  const images = await imageServer();
+  const file = await tempFile('images.txt', 'cat.png\ndog.png\n');
+  try {
+    await withQueue(queueName, async (queue) => {
+      const env = { REDIS_URL: await testRedisUrl(), QUEUE_NAME: queueName, PORT: String(images.port) };
+      const first = await runCli([file.path], env);
+      assert.equal(first.code, 0, first.stderr);
+      assert.match(first.stdout, /^added 2 jobs/m);
+      assert.deepEqual((await queue.getWaiting()).map((j) => j.data.url).sort(), [
+        `http://127.0.0.1:${images.port}/images/cat.png`,
+        `http://127.0.0.1:${images.port}/images/dog.png`,
+      ]);
+
+      const second = await runCli([file.path], env);
+      assert.equal(second.code, 0, second.stderr);
+      assert.match(second.stdout, /^added 0 jobs to queue "[^"]+" \(skipped: 2 already queued or done \(use --again to run them again\)\)$/m);
+      assert.equal(await queue.getWaitingCount(), 2);
+
+      const again = await runCli(['--again', file.path], env);
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout, /^added 2 jobs/m);
+      const waiting = await queue.getWaiting();
+      assert.equal(waiting.length, 4);
+      assert.equal(new Set(waiting.map((j) => j.data.output)).size, 2, 'a re-run writes the same outputs');
+    });
+  } finally {
+    await file.cleanup();
+    await images.close();
+  }
+});
+
+test('the CLI says nothing answers at the image base, adds nothing and exits 1', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const queueName = freshQueueName('enqueue-nobase');
+  const file = await tempFile('images.txt', 'cat.png\n');
+  try {
+    await withQueue(queueName, async (queue) => {
+      const port = await freePort();
+      const run = await runCli([file.path], { REDIS_URL: await testRedisUrl(), QUEUE_NAME: queueName, PORT: String(port) });
+      assert.equal(run.code, 1, run.stderr);
+      assert.match(run.stderr, new RegExp(`nothing answers at http://127\\.0\\.0\\.1:${port}/images/ .*is the stack running\\? .*FILESERVER_URL/IMAGES_BASE_URL`));
+      assert.equal(await queue.count(), 0);
+    });
+  } finally {
+    await file.cleanup();
+  }
+});
+
+test('the CLI does not warn about a missing scheduler when a leader holds the lease', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const queueName = freshQueueName('enqueue-leader');
+  const redis = new Redis(await testRedisUrl());
+  const keys = keysFor(queueName);
+  try {
+    await redis.set(keys.leader, 'scheduler-x 1', 'PX', 30_000);
+    await withQueue(queueName, async () => {
+      const run = await runCli(['-', '--no-check'], { REDIS_URL: await testRedisUrl(), QUEUE_NAME: queueName }, 'http://example.com/a.png\n');
+      assert.equal(run.code, 0, run.stderr);
+      assert.doesNotMatch(run.stderr, /no scheduler/);
+    });
+  } finally {
+    await redis.del(keys.leader);
+    redis.disconnect();
+  }
 });
 
 function escape(text: string): string {

@@ -1,0 +1,59 @@
+/**
+ * `offer-invert retry-failed`: puts every job that failed for good back in the queue, with its
+ * attempts reset, and prints how many (by failure reason).
+ * Exit codes: 0 done (also when nothing had failed), 1 Redis unusable, 2 bad usage.
+ */
+import { parseArgs } from 'node:util';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { loadClientConfig } from '../client/client-config.js';
+import { noSchedulerWarning, schedulerServes } from '../client/preflight.js';
+import { describeRetry, retryFailedJobs } from '../client/retry-failed-jobs.js';
+import { ConfigError } from '../common/config.js';
+import { keysFor } from '../common/keys.js';
+import type { ImageJobData } from '../common/queue.js';
+import { redisAnswers } from '../common/redis.js';
+
+const USAGE = `usage: offer-invert retry-failed      (npm run retry-failed)
+Moves every job of the queue that failed for good back to waiting, with its attempts reset,
+and prints how many by failure reason. Jobs still retrying on their own are left alone.
+environment: REDIS_URL, QUEUE_NAME`;
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: false, options: { help: { type: 'boolean', short: 'h' } } });
+  } catch (err) {
+    console.error(`retry-failed: ${(err as Error).message.split('\n')[0]} (see --help)`);
+    return 2;
+  }
+  if (parsed.values.help === true) {
+    console.log(USAGE);
+    return 0;
+  }
+  const config = loadClientConfig(process.env);
+  if (!(await redisAnswers(config.redisUrl, 2000))) {
+    console.error(`retry-failed: Redis does not answer at ${config.redisUrl.replace(/\/\/[^@]*@/, '//***@')} (is the stack running? set REDIS_URL)`);
+    return 1;
+  }
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, disableClientInfo: true });
+  redis.on('error', () => undefined);
+  const queue = new Queue<ImageJobData>(config.queueName, { connection: redis });
+  try {
+    const summary = await retryFailedJobs(queue);
+    for (const line of describeRetry(summary, config.queueName)) console.log(line);
+    if (summary.retried > 0 && !(await schedulerServes(redis, keysFor(config.queueName)))) console.error(noSchedulerWarning(config.queueName));
+    return 0;
+  } finally {
+    await queue.close();
+    redis.disconnect();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => (process.exitCode = code),
+  (err: unknown) => {
+    console.error(`retry-failed: ${err instanceof ConfigError ? err.message : (err as Error).message}`);
+    process.exitCode = err instanceof ConfigError ? 2 : 1;
+  },
+);

@@ -1,0 +1,52 @@
+/**
+ * Checks `enqueue` makes before adding work, so a user learns now (not from failed jobs) that
+ * the images' server is down or that no scheduler will ever pick the jobs up.
+ */
+import type { Redis } from 'ioredis';
+import type { Keys } from '../common/keys.js';
+
+export type Probe = { answers: true; status: number } | { answers: false; why: string };
+
+export const PROBE_TIMEOUT_MS = 2000;
+
+/** Any HTTP answer counts (a 404 for the folder still proves a server is there). */
+export async function probeUrl(url: string, timeoutMs = PROBE_TIMEOUT_MS): Promise<Probe> {
+  try {
+    const res = await fetch(url, { method: 'HEAD', redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+    await res.body?.cancel();
+    return { answers: true, status: res.status };
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause;
+    if ((err as Error).name === 'TimeoutError') return { answers: false, why: `no answer within ${timeoutMs} ms` };
+    return { answers: false, why: cause?.code ?? (err as Error).message };
+  }
+}
+
+/** The first URL of the list that points under `base` (what relative lines resolve to), if any. */
+export function firstUnderBase(urls: readonly string[], base: string): string | undefined {
+  return urls.find((url) => url.startsWith(base));
+}
+
+export function nothingAnswersMessage(base: string, why: string): string {
+  return (
+    `nothing answers at ${base} (${why}): is the stack running? ` +
+    'Start it with `npm start`, or set FILESERVER_URL/IMAGES_BASE_URL (or PORT, as for npm start) to where your images are served; ' +
+    '--no-check skips this check'
+  );
+}
+
+/** True when a leader holds the lease, or at least one scheduler (a standby about to lead) is alive. */
+export async function schedulerServes(redis: Redis, keys: Keys): Promise<boolean> {
+  if ((await redis.exists(keys.leader)) === 1) return true;
+  let cursor = '0';
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', keys.schedulerPresencePattern, 'COUNT', 1000);
+    if (found.length > 0) return true;
+    cursor = next;
+  } while (cursor !== '0');
+  return false;
+}
+
+export function noSchedulerWarning(queueName: string): string {
+  return `warning: no scheduler serves queue "${queueName}" right now: the jobs wait until one starts (npm start, or npm run scheduler with QUEUE_NAME=${queueName})`;
+}
