@@ -209,6 +209,11 @@ export class BullmqJobQueue implements JobQueue {
     await this.queue.remove(jobId);
   }
 
+  /** BullMQ's own Prometheus text for the queue: job counts by state, completed and failed totals. */
+  async exportPrometheusMetrics(): Promise<string> {
+    return this.queue.exportPrometheusMetrics();
+  }
+
   async close(): Promise<void> {
     await Promise.allSettled([this.worker.close(), this.queue.close()]);
   }
