@@ -20,6 +20,7 @@ try {
       `pipeline is up: fileserver ${stack.fileserverUrl}, ${schedulers}${config.executors} executors, redis ${stack.redisUrl}, queue "${config.queueName}"`,
       `  add work (another terminal):  ${redisHint}${fileserverHint}npm run enqueue images.txt`,
       `  results:                      ${config.uploadDir}  (also ${stack.fileserverUrl}/files/<name>)`,
+      ...(stack.metrics.length > 0 ? [`  metrics (Prometheus):         ${stack.metrics.map((m) => `${m.process} ${m.url}`).join(', ')}`] : []),
       `  stop:                         Ctrl-C (running tasks finish first)`,
       '',
     ].join('\n'),

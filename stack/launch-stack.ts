@@ -11,6 +11,7 @@ import type { Logger } from '../common/log.js';
 import { redisAnswers } from '../common/redis.js';
 import { DEFAULT_EXECUTOR_PORTS } from '../executor/config.js';
 import { freePort } from './free-port.js';
+import { stackMetricsPorts } from './metrics-ports.js';
 import { portSlices } from './port-slices.js';
 import { redisServerOnPath, startPrivateRedis, type PrivateRedis } from './private-redis.js';
 import { DEFAULT_RESTART_POLICY, type RestartPolicy } from './restart-policy.js';
@@ -46,6 +47,11 @@ export interface StackOptions {
   output?: (line: string) => void;
   /** When a process that died is restarted; default DEFAULT_RESTART_POLICY. */
   restartPolicy?: Readonly<RestartPolicy>;
+  /**
+   * Each process's METRICS_PORT: from a base port (stack/metrics-ports.ts), a free port each
+   * ('free', the default), or 'off'. A restarted process keeps its port.
+   */
+  metricsPort?: number | 'free' | 'off';
 }
 
 /** A process that kept dying and is no longer restarted. */
@@ -59,6 +65,8 @@ export interface RunningStack {
   fileserverUrl: string;
   imagesBaseUrl: string;
   uploadToken: string;
+  /** Where each process serves /metrics (none with metricsPort 'off'). */
+  metrics: { process: string; url: string }[];
   /** Resolves when a process kept dying and the launcher gave up restarting it; the rest run on until stop(). */
   gaveUp: Promise<StackFailure>;
   /** Stops every process in order (executors, schedulers, fileserver), cancelling pending restarts. Idempotent. */
@@ -130,8 +138,17 @@ export async function launchStack(opts: StackOptions, log: Logger): Promise<Runn
       await privateRedis?.stop();
     })());
 
+  const schedulers = schedulerNames(opts.schedulers ?? 1);
+  const executorNames = Array.from({ length: opts.executors }, (_, i) => `executor-${i + 1}`);
+  const metricsPorts = await metricsPortsFor(opts.metricsPort ?? 'free', schedulers, executorNames);
+  const metricsHost = baseEnv.METRICS_HOST?.trim() || '127.0.0.1';
+  const metricsConnectHost = metricsHost === '0.0.0.0' || metricsHost === '::' ? '127.0.0.1' : metricsHost;
+  const metrics = [...metricsPorts].map(([name, p]) => ({ process: name, url: `http://${metricsConnectHost}:${p}/metrics` }));
+  const metricsEnv = (name: string) => ({ METRICS_PORT: metricsPorts.size === 0 ? 'off' : String(metricsPorts.get(name)) });
+
   try {
     const fileserver = startChild('fileserver', 'fileserver', {
+      ...metricsEnv('fileserver'),
       PORT: String(port),
       HOST: opts.host,
       UPLOAD_DIR: opts.uploadDir,
@@ -139,17 +156,32 @@ export async function launchStack(opts: StackOptions, log: Logger): Promise<Runn
     });
     await withTimeout(fileserver.ready, 30_000, 'the fileserver did not start within 30 s');
     await waitForHealth(fileserverUrl);
-    for (const name of schedulerNames(opts.schedulers ?? 1)) startChild('scheduler', name, {});
+    for (const name of schedulers) startChild('scheduler', name, metricsEnv(name));
     const ports = portSlices(opts.executorPorts ?? DEFAULT_EXECUTOR_PORTS, opts.executors);
     for (let i = 1; i <= opts.executors; i++) {
-      startChild('executor', `executor-${i}`, { EXECUTOR_ID: `${prefix}-${i}`, EXECUTOR_CPUS: executorCpus, EXECUTOR_PORTS: ports[i - 1]! });
+      startChild('executor', `executor-${i}`, { ...metricsEnv(`executor-${i}`), EXECUTOR_ID: `${prefix}-${i}`, EXECUTOR_CPUS: executorCpus, EXECUTOR_PORTS: ports[i - 1]! });
     }
     await withTimeout(Promise.all(children.map(({ child }) => child.ready)), 30_000, 'the pipeline processes did not all start within 30 s');
   } catch (err) {
     await stop();
     throw err;
   }
-  return { redisUrl, fileserverUrl, imagesBaseUrl: `${fileserverUrl}/images/`, uploadToken, gaveUp, stop };
+  return { redisUrl, fileserverUrl, imagesBaseUrl: `${fileserverUrl}/images/`, uploadToken, metrics, gaveUp, stop };
+}
+
+/** Process name -> its metrics port; empty when off. */
+async function metricsPortsFor(setting: number | 'free' | 'off', schedulers: string[], executors: string[]): Promise<Map<string, number>> {
+  if (setting === 'off') return new Map();
+  if (setting !== 'free') return stackMetricsPorts(setting, schedulers, executors);
+  const ports = new Map<string, number>();
+  const taken = new Set<number>();
+  for (const name of [...schedulers, 'fileserver', ...executors]) {
+    let port = await freePort();
+    while (taken.has(port)) port = await freePort();
+    taken.add(port);
+    ports.set(name, port);
+  }
+  return ports;
 }
 
 /** `scheduler` alone; `scheduler-1`..`scheduler-N` when there are several. */
