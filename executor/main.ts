@@ -1,7 +1,7 @@
 /** Composition root of an executor process. */
 import { configOrExit } from '../common/config.js';
 import { createLogger } from '../common/log.js';
-import { startMetricsServerOrExit } from '../common/metrics-server.js';
+import { startMetricsServerOrExit, type MetricsServer } from '../common/metrics-server.js';
 import { notifyReady, onShutdownSignal } from '../common/shutdown.js';
 import { loadExecutorConfig } from './config.js';
 import { startExecutorService, type ExecutorService } from './executor-service.js';
@@ -11,13 +11,14 @@ const config = configOrExit('executor', () => loadExecutorConfig(process.env));
 
 const log = createLogger({ proc: config.executorId });
 const metrics = new ExecutorMetrics();
-// The metrics port first: a taken one stops the process before it registers and offers.
-const metricsServer = await startMetricsServerOrExit('executor', config.metrics, metrics, log);
+let metricsServer: MetricsServer | undefined;
 let service: ExecutorService | undefined;
 onShutdownSignal(log, async () => {
   await service?.close();
   await metricsServer?.close();
   log.info('executor stopped');
 });
+// The metrics port first: a taken one stops the process before it registers and offers.
+metricsServer = await startMetricsServerOrExit('executor', config.metrics, metrics, log);
 service = await startExecutorService(config, log, metrics);
 notifyReady();
