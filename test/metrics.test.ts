@@ -135,6 +135,8 @@ describe('metrics: a batch through real processes, then every /metrics', () => {
     const t = text(leader);
     assert.equal(sample(t, 'bullmq_job_count', { state: 'completed' }), images.length);
     assert.equal(sample(t, 'bullmq_job_count', { state: 'failed' }), 1);
+    assert.equal(sample(t, 'bullmq_job_completed_total'), images.length, 'BullMQ counts completions (Worker metrics on)');
+    assert.equal(sample(t, 'bullmq_job_failed_total'), 1);
     assert.ok((sample(t, 'offer_invert_scheduler_offers_accepted_total') ?? 0) > 0);
     assert.ok((sample(t, 'offer_invert_scheduler_offers_received_total') ?? 0) >= (sample(t, 'offer_invert_scheduler_offers_accepted_total') ?? 0));
     assert.ok((sample(t, 'offer_invert_scheduler_tasks_launched_total') ?? 0) > 0);
