@@ -5,6 +5,7 @@
  * leader=0 and no queue.
  */
 import { Counter, Gauge } from 'prom-client';
+import { describeError } from '../common/errors.js';
 import { METRIC_PREFIX, processRegistry, type MetricsSource } from '../common/metrics-server.js';
 import type { LeaderCounters } from './leader-context.js';
 import type { SchedulerService } from './scheduler-service.js';
@@ -101,6 +102,27 @@ export function schedulerMetrics(service: SchedulerView): MetricsSource {
 
   return {
     registry,
-    extraText: async () => (service.leader() ? service.queueMetrics() : ''),
+    extraText: async () => (service.leader() ? queueText(service) : ''),
   };
+}
+
+/** Longest a scrape waits for BullMQ: with Redis away its commands wait for the reconnection. */
+const QUEUE_METRICS_TIMEOUT_MS = 2_000;
+
+/**
+ * BullMQ's export, or a comment saying why not: a Redis outage is when the other metrics matter
+ * most, so it must not fail (or hang) the whole scrape.
+ */
+async function queueText(service: SchedulerView): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer from Redis within ${QUEUE_METRICS_TIMEOUT_MS} ms`)), QUEUE_METRICS_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([service.queueMetrics(), timeout]);
+  } catch (err) {
+    return `# queue metrics unavailable: ${describeError(err).replace(/\s+/g, ' ')}\n`;
+  } finally {
+    clearTimeout(timer);
+  }
 }

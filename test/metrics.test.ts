@@ -18,22 +18,11 @@ import { enqueueUrls } from '../client/enqueue-urls.js';
 import { createLogger } from '../common/log.js';
 import { DEFAULT_JOB_POLICY, type ImageJobData, type ImageJobResult } from '../common/queue.js';
 import { launchStack, type RunningStack } from '../stack/launch-stack.js';
+import { sample } from './helpers/prometheus-text.js';
 import { freshQueueName, testRedisUrl } from './helpers/redis.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const IMAGES_DIR = join(ROOT, 'images');
-
-/** Sum of the samples of `name` whose labels include `labels` (Prometheus text format). */
-export function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  let total: number | undefined;
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]]));
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) total = (total ?? 0) + Number(m[3]);
-  }
-  return total;
-}
 
 async function get(url: string): Promise<{ status: number; text: string; type: string }> {
   const res = await fetch(url);
