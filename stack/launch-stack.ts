@@ -142,7 +142,7 @@ export async function launchStack(opts: StackOptions, log: Logger): Promise<Runn
   const executorNames = Array.from({ length: opts.executors }, (_, i) => `executor-${i + 1}`);
   const metricsPorts = await metricsPortsFor(opts.metricsPort ?? 'free', schedulers, executorNames);
   const metricsHost = baseEnv.METRICS_HOST?.trim() || '127.0.0.1';
-  const metricsConnectHost = metricsHost === '0.0.0.0' || metricsHost === '::' ? '127.0.0.1' : metricsHost;
+  const metricsConnectHost = metricsHost === '0.0.0.0' || metricsHost === '::' ? '127.0.0.1' : metricsHost.includes(':') ? `[${metricsHost}]` : metricsHost;
   const metrics = [...metricsPorts].map(([name, p]) => ({ process: name, url: `http://${metricsConnectHost}:${p}/metrics` }));
   const metricsEnv = (name: string) => ({ METRICS_PORT: metricsPorts.size === 0 ? 'off' : String(metricsPorts.get(name)) });
 
