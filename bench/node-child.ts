@@ -105,6 +105,7 @@ export async function startFileserver(imagesDir: string, env: Record<string, str
     UPLOAD_DIR: uploadDir,
     IMAGES_DIR: imagesDir,
     UPLOAD_TOKEN: uploadToken,
+    METRICS_PORT: '0',
   });
   const stop = async () => {
     await child.stop();

@@ -119,7 +119,8 @@ let stack: RunningStack;
 try {
   // The pipeline's own logs stay quiet unless asked for: the progress bar and summary are the output.
   const env: Record<string, string> = process.env.LOG_LEVEL === undefined ? { LOG_LEVEL: 'warn' } : {};
-  stack = await launchStack({ ...config, port, env, output: (line) => display.childLine(line) }, log);
+  // Free metrics ports unless METRICS_PORT is set: a batch must not collide with a running `npm start`.
+  stack = await launchStack({ ...config, port, env, output: (line) => display.childLine(line), metricsPort: config.metricsPortChosen ? config.metricsPort : 'free' }, log);
 } catch (err) {
   if (err instanceof StackError) fail(err.message);
   throw err;

@@ -44,6 +44,7 @@ try {
       `  add work (another terminal):  ${redisHint}${fileserverHint}npm run enqueue images.txt`,
       `  results:                      ${config.uploadDir}  (also ${stack.fileserverUrl}/files/<name>)`,
       `  watch:                        ${redisHint}npm run status -- --watch${stack.dashboardUrl ? `   or open ${stack.dashboardUrl}${dashboard?.token ? '?token=$DASHBOARD_TOKEN' : ''}` : ''}`,
+      ...(stack.metrics.length > 0 ? [`  metrics (Prometheus):         ${stack.metrics.map((m) => `${m.process} ${m.url}`).join(', ')}`] : []),
       `  stop:                         Ctrl-C (running tasks finish first)`,
       '',
     ].join('\n'),

@@ -1,7 +1,7 @@
 /**
  * The dashboard's HTTP app: the cluster page at `/` (refreshed from `/api/cluster`, the same JSON
  * `status --json` prints), bull-board at `/queues`, thumbnails at `/thumbs/<output name>`,
- * `/healthz`. Everything behind tokenAuth.
+ * `/healthz`, `/metrics` (its own process metrics). Everything behind tokenAuth.
  */
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
@@ -12,6 +12,7 @@ import type { Redis } from 'ioredis';
 import { readClusterSnapshot } from '../client/cluster-snapshot.js';
 import type { Keys } from '../common/keys.js';
 import type { Logger } from '../common/log.js';
+import { processRegistry } from '../common/metrics-server.js';
 import { clusterScript, PAGE_CSP, renderPage } from './cluster-page.js';
 import { ThumbnailError, type Thumbnails } from './thumbnails.js';
 import { tokenAuth } from './token-auth.js';
@@ -36,6 +37,10 @@ export function createDashboardApp(deps: DashboardDeps): Express {
   app.use(tokenAuth(deps.token));
 
   app.get('/healthz', (_req, res) => void res.type('text/plain').send('ok\n'));
+
+  // Its own process metrics (Prometheus) on its own port, behind the same token as the rest.
+  const registry = processRegistry('dashboard');
+  app.get('/metrics', async (_req, res) => void res.type(registry.contentType).send(await registry.metrics()));
 
   const board = new ExpressAdapter();
   board.setBasePath('/queues');

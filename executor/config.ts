@@ -1,5 +1,6 @@
 import { availableParallelism, hostname, totalmem } from 'node:os';
 import { EnvReader } from '../common/config.js';
+import { DEFAULT_METRICS_PORTS, readMetricsSettings, type MetricsSettings } from '../common/metrics-config.js';
 import { DEFAULT_QUEUE_NAME } from '../common/queue.js';
 import type { PortRange, Resources } from '../protocol/types.js';
 import type { DownloadOptions } from './download.js';
@@ -29,6 +30,8 @@ export interface ExecutorConfig {
   inboxReadGraceMs: number;
   /** Benchmark only (`bench --dispatch`): finish every image at once, without any I/O. */
   dryRun: boolean;
+  /** GET /metrics and /healthz (METRICS_PORT, METRICS_HOST). */
+  metrics: MetricsSettings;
 }
 
 /** Mesos agents offer this range by default too. */
@@ -94,6 +97,7 @@ export function loadExecutorConfig(env: Record<string, string | undefined>): Rea
     },
     inboxReadGraceMs: r.int('INBOX_READ_GRACE_MS', 3_000, { min: 100 }),
     dryRun: r.bool('EXECUTOR_DRY_RUN', false),
+    metrics: readMetricsSettings(r, DEFAULT_METRICS_PORTS.executor),
   };
   if (/[\s:]/.test(config.executorId) || config.executorId === '') {
     r.problem(`EXECUTOR_ID=${JSON.stringify(config.executorId)} must be a non-empty name without spaces or ":"`);

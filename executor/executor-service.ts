@@ -15,6 +15,7 @@ import { createDownloader } from './download.js';
 import { Executor } from './executor.js';
 import type { BatchTaskDeps } from './image-task.js';
 import { invertImage } from './invert.js';
+import type { ExecutorMetrics } from './metrics.js';
 import { createBatchUploader, createUploader } from './upload.js';
 
 export interface ExecutorService {
@@ -37,7 +38,30 @@ function dryRunDeps(): BatchTaskDeps {
   };
 }
 
-export async function startExecutorService(config: Readonly<ExecutorConfig>, log: Logger): Promise<ExecutorService> {
+/** Counts bytes on their way through the real download and upload functions. */
+function measured(deps: BatchTaskDeps, metrics: ExecutorMetrics | undefined): BatchTaskDeps {
+  if (!metrics) return deps;
+  return {
+    ...deps,
+    download: async (url, signal) => {
+      const data = await deps.download(url, signal);
+      metrics.bytesDownloaded(data.length);
+      return data;
+    },
+    upload: async (name, image, signal) => {
+      const stored = await deps.upload(name, image, signal);
+      metrics.bytesUploaded(image.data.length);
+      return stored;
+    },
+    uploadMany: async (images) => {
+      const stored = await deps.uploadMany(images);
+      for (const image of images) metrics.bytesUploaded(image.data.length);
+      return stored;
+    },
+  };
+}
+
+export async function startExecutorService(config: Readonly<ExecutorConfig>, log: Logger, metrics?: ExecutorMetrics): Promise<ExecutorService> {
   const keys = keysFor(config.queueName);
   const commands = createRedis(config.redisUrl, log, config.executorId, { enableAutoPipelining: true });
   const inboxConnection = createRedis(config.redisUrl, log, `${config.executorId}-inbox`);
@@ -49,24 +73,29 @@ export async function startExecutorService(config: Readonly<ExecutorConfig>, log
   let inbox: StreamInbox | undefined;
   const executor = new Executor(
     {
-      emit: async (event) => void (await sendToStream(commands, keys.schedulerInbox, [encodeEvent(event)], SCHEDULER_INBOX_MAX_LEN)),
+      emit: async (event) => {
+        await sendToStream(commands, keys.schedulerInbox, [encodeEvent(event)], SCHEDULER_INBOX_MAX_LEN);
+        if (event.kind === 'offer') metrics?.offerSent();
+      },
       markAlive: async (value) => void (await commands.set(keys.executorAlive(config.executorId), value, 'PX', ALIVE_TTL_MS)),
       inboxStalledMs: () => inbox?.stalledForMs() ?? 0,
       inboxPosition: () => inbox?.position ?? '',
       leaseHolder: async () => parseLease(await commands.get(keys.leader)),
+      taskEnded: (status) => metrics?.taskEnded(status),
     },
     config.dryRun
       ? dryRunDeps()
-      : {
+      : measured({
           download: createDownloader(config.download),
           invert: (input, memMb) => invertImage(input, { maxPixels: config.maxInputPixels, maxMemMb: memMb }),
           upload: (name, image, signal) => upload({ url: config.uploadUrl, name }, image, signal),
           uploadMany: (images) => uploadMany(batchUrl, images),
           now: Date.now,
-        },
+        }, metrics),
     config,
     log,
   );
+  metrics?.readRunningFrom(() => executor.runningTasks);
   const inboxStream = keys.executorInbox(config.executorId);
   inbox = new StreamInbox(
     inboxConnection,

@@ -33,6 +33,8 @@ export interface ExecutorPorts {
   inboxPosition(): string;
   /** Who holds the leader lease now, as Redis says (to accept a lower epoch after Redis lost data). */
   leaseHolder(): Promise<{ schedulerId: string; epoch: number } | undefined>;
+  /** Told once per image task when it ends, with its terminal status (metrics). */
+  taskEnded?(status: TaskStatus): void;
 }
 
 export interface ExecutorOptions {
@@ -303,6 +305,7 @@ export class Executor {
     }
     const status = { ...this.status(task, state, reason, message, [...task.items.values()].map((i) => i.status)), uuid: randomUUID().replaceAll('-', '') };
     this.unacked.add(status, task.info, this.now());
+    this.ports.taskEnded?.(status);
     const failed = status.items.filter((i) => i.state !== 'TASK_FINISHED');
     const level = failed.length === 0 ? 'debug' : 'warn';
     this.log[level]('task ended', { task: task.info.taskId, state, failed: failed.map((i) => `${i.jobId}:${i.reason ?? i.state}`).join(',') || undefined, message: failed[0]?.message });

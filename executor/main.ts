@@ -2,18 +2,25 @@
 import { configOrExit } from '../common/config.js';
 import { createLogger } from '../common/log.js';
 import { exitOnProcessArgs } from '../common/process-help.js';
+import { startMetricsServerOrExit, type MetricsServer } from '../common/metrics-server.js';
 import { notifyReady, onShutdownSignal } from '../common/shutdown.js';
 import { loadExecutorConfig } from './config.js';
 import { startExecutorService, type ExecutorService } from './executor-service.js';
+import { ExecutorMetrics } from './metrics.js';
 
 exitOnProcessArgs('executor');
 const config = configOrExit('executor', () => loadExecutorConfig(process.env));
 
 const log = createLogger({ proc: config.executorId });
+const metrics = new ExecutorMetrics();
+let metricsServer: MetricsServer | undefined;
 let service: ExecutorService | undefined;
 onShutdownSignal(log, async () => {
   await service?.close();
+  await metricsServer?.close();
   log.info('executor stopped');
 });
-service = await startExecutorService(config, log);
+// The metrics port first: a taken one stops the process before it registers and offers.
+metricsServer = await startMetricsServerOrExit('executor', config.metrics, metrics, log);
+service = await startExecutorService(config, log, metrics);
 notifyReady();

@@ -10,6 +10,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import multer from 'multer';
 import type { Logger } from '../common/log.js';
 import type { FileserverConfig } from './config.js';
+import type { FileserverObserver } from './metrics.js';
 import { requestedStem, safeOutputName } from './safe-name.js';
 import { isSniffedFile, NotAnImageError, removeStaleTempFiles, SniffingStorage, type SniffedFile } from './sniffing-storage.js';
 
@@ -47,7 +48,7 @@ class HttpError extends Error {
   }
 }
 
-export function createFileserverApp(config: Readonly<FileserverConfig>, log: Logger): express.Express {
+export function createFileserverApp(config: Readonly<FileserverConfig>, log: Logger, observer?: FileserverObserver): express.Express {
   const tmpDir = join(config.uploadDir, TEMP_DIR_NAME);
   mkdirSync(tmpDir, { recursive: true });
   removeStaleTempFiles(tmpDir, STALE_TEMP_MS).then(
@@ -88,11 +89,13 @@ export function createFileserverApp(config: Readonly<FileserverConfig>, log: Log
       throw err;
     }
     log.info('upload stored', { name, bytes: file.size, format: file.format });
+    observer?.uploadStored(file.size);
     return { name, url: `${baseUrl(req, config)}/files/${encodeURIComponent(name)}`, bytes: file.size, format: file.format };
   };
 
   const app = express();
   app.disable('x-powered-by');
+  if (observer) app.use(timed(observer));
 
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
@@ -130,7 +133,7 @@ export function createFileserverApp(config: Readonly<FileserverConfig>, log: Log
   app.get('/images/:name', serveOneFile(config.imagesDir));
 
   app.use((_req, _res, next) => next(new HttpError(404, 'NOT_FOUND', 'no such file or route')));
-  app.use(errorHandler(log));
+  app.use(errorHandler(log, observer));
   return app;
 }
 
@@ -239,7 +242,19 @@ function serveOneFile(root: string): RequestHandler<{ name: string }> {
   };
 }
 
-function errorHandler(log: Logger) {
+/** Reports every answered request, by the pattern of the route that matched it. */
+function timed(observer: FileserverObserver): RequestHandler {
+  return (req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.once('finish', () => {
+      const route: unknown = (req.route as { path?: unknown } | undefined)?.path;
+      observer.requestDone(req.method, typeof route === 'string' ? route : 'other', res.statusCode, Number(process.hrtime.bigint() - started) / 1e9);
+    });
+    next();
+  };
+}
+
+function errorHandler(log: Logger, observer: FileserverObserver | undefined) {
   return (err: unknown, req: Request, res: Response, next: NextFunction): void => {
     // Headers already out (e.g. a client gone mid-download): let express close the socket.
     if (res.headersSent) return next(err);
@@ -248,6 +263,7 @@ function errorHandler(log: Logger) {
     const message = status < 500 && err instanceof Error ? err.message : 'internal error';
     if (status >= 500) log.error('request failed', { method: req.method, path: req.path, err });
     else log.info('request rejected', { method: req.method, path: req.path, status, code });
+    if (req.method === 'POST' && (req.path === '/upload' || req.path === '/uploads')) observer?.uploadRejected(code);
     const body: ErrorResponse = { error: { code, message } };
     res.status(status).json(body);
   };

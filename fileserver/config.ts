@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { EnvReader } from '../common/config.js';
+import { DEFAULT_METRICS_PORTS, readMetricsSettings, type MetricsSettings } from '../common/metrics-config.js';
 
 export interface FileserverConfig {
   port: number;
@@ -12,6 +13,8 @@ export interface FileserverConfig {
   maxUploadBytes: number;
   /** Base for returned file URLs, without a trailing slash; undefined = derive from the request. */
   publicUrl: string | undefined;
+  /** GET /metrics and /healthz on a port of their own (METRICS_PORT, METRICS_HOST). */
+  metrics: MetricsSettings;
 }
 
 export const DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024;
@@ -31,6 +34,7 @@ export function loadFileserverConfig(env: Record<string, string | undefined>): R
     ),
     maxUploadBytes: read.int('MAX_UPLOAD_BYTES', DEFAULT_MAX_UPLOAD_BYTES, { min: 1 }),
     publicUrl: publicUrl?.replace(/\/+$/, ''),
+    metrics: readMetricsSettings(read, DEFAULT_METRICS_PORTS.fileserver),
   });
 }
 

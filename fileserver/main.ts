@@ -3,16 +3,20 @@ import type { Server } from 'node:http';
 import { configOrExit } from '../common/config.js';
 import { createLogger } from '../common/log.js';
 import { exitOnProcessArgs } from '../common/process-help.js';
+import { startMetricsServerOrExit } from '../common/metrics-server.js';
 import { notifyReady } from '../common/shutdown.js';
 import { createFileserverApp } from './app.js';
 import { loadFileserverConfig } from './config.js';
+import { FileserverMetrics } from './metrics.js';
 
 const SHUTDOWN_TIMEOUT_MS = 10_000;
 
 exitOnProcessArgs('fileserver');
 const config = configOrExit('fileserver', () => loadFileserverConfig(process.env));
 const log = createLogger({ proc: 'fileserver' });
-const app = createFileserverApp(config, log);
+const metrics = new FileserverMetrics();
+const metricsServer = await startMetricsServerOrExit('fileserver', config.metrics, metrics, log);
+const app = createFileserverApp(config, log, metrics);
 
 const server: Server = app.listen(config.port, config.host, (err?: Error) => {
   if (err) {
@@ -38,6 +42,7 @@ function shutdown(signal: NodeJS.Signals): void {
     server.closeAllConnections();
   }, SHUTDOWN_TIMEOUT_MS);
   timer.unref();
+  void metricsServer?.close();
   server.close(() => {
     clearTimeout(timer);
     log.info('fileserver stopped');

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { EnvReader } from '../common/config.js';
+import { DEFAULT_METRICS_PORTS, readMetricsSettings, type MetricsSettings } from '../common/metrics-config.js';
 import { DEFAULT_QUEUE_NAME } from '../common/queue.js';
 import { DEFAULT_CIRCUIT_OPTIONS, type CircuitOptions } from './host-circuits.js';
 import type { LeaderOptions } from './leader-context.js';
@@ -15,6 +16,8 @@ export interface SchedulerConfig extends LeaderOptions {
   circuits: CircuitOptions;
   /** Longest a SIGTERM's handover may take (with Redis away it cannot finish). */
   shutdownGraceMs: number;
+  /** GET /metrics and /healthz (METRICS_PORT, METRICS_HOST). */
+  metrics: MetricsSettings;
 }
 
 export function loadSchedulerConfig(env: Record<string, string | undefined>): Readonly<SchedulerConfig> {
@@ -55,6 +58,7 @@ export function loadSchedulerConfig(env: Record<string, string | undefined>): Re
       giveUpAfterMs: r.int('HOST_GIVE_UP_MS', DEFAULT_CIRCUIT_OPTIONS.giveUpAfterMs, { min: 0 }),
     },
     shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', 20_000, { min: 100 }),
+    metrics: readMetricsSettings(r, DEFAULT_METRICS_PORTS.scheduler),
   };
   if (config.queueName.includes(':')) r.problem(`QUEUE_NAME=${JSON.stringify(config.queueName)} must not contain ":"`);
   if (/\s/.test(config.schedulerId)) r.problem(`SCHEDULER_ID=${JSON.stringify(config.schedulerId)} must not contain whitespace`);

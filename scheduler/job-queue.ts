@@ -6,7 +6,7 @@
  * (a failover is not the job's fault).
  */
 import { randomUUID } from 'node:crypto';
-import { Job, Queue, UnrecoverableError, Worker } from 'bullmq';
+import { Job, MetricsTime, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../common/log.js';
 import { retryDelayMs, type ImageJobData, type ImageJobProgress, type ImageJobResult } from '../common/queue.js';
@@ -109,6 +109,10 @@ export class BullmqJobQueue implements JobQueue {
       connection,
       autorun: false,
       lockDuration: opts.lockDurationMs,
+      // Makes BullMQ count completed and failed jobs (one HINCRBY inside the script that moves the
+      // job anyway), so /metrics' bullmq_job_completed_total and _failed_total are real. An hour
+      // of per-minute points is the least it keeps.
+      metrics: { maxDataPoints: MetricsTime.ONE_HOUR },
       settings: {
         // Jobs enqueued by `enqueue` use BACKOFF_TYPE: exponential with jitter, never sooner
         // than the source's Retry-After.
@@ -207,6 +211,11 @@ export class BullmqJobQueue implements JobQueue {
 
   async remove(jobId: string): Promise<void> {
     await this.queue.remove(jobId);
+  }
+
+  /** BullMQ's own Prometheus text for the queue: job counts by state, completed and failed totals. */
+  async exportPrometheusMetrics(): Promise<string> {
+    return this.queue.exportPrometheusMetrics();
   }
 
   async close(): Promise<void> {

@@ -65,6 +65,8 @@ export interface LeaderCounters {
   offersDeclined: number;
   tasksLaunched: number;
   itemsByOutcome: Record<string, number>;
+  /** Image runs ended, by terminal state, then reason ('' for none): what /metrics reports. */
+  runsEnded: Record<string, Record<string, number>>;
 }
 
 export interface LeaderContext {
@@ -109,6 +111,10 @@ export async function settleRun(ctx: LeaderContext, task: LedgerTask, item: Ledg
   ctx.ledger.removeItem(item.token);
   if (action.kind === 'complete') ctx.sizer.observe(item.host, action.result.durationMs, action.result.invertMs);
   ctx.counters.itemsByOutcome[action.kind] = (ctx.counters.itemsByOutcome[action.kind] ?? 0) + 1;
+  // Nested plain objects: counting costs no allocation once a state/reason pair has been seen.
+  const byReason = (ctx.counters.runsEnded[outcome.state] ??= {});
+  const reason = outcome.reason ?? '';
+  byReason[reason] = (byReason[reason] ?? 0) + 1;
   const record: OutcomeRecord = {
     jobId: item.jobId,
     url: item.sourceUrl,

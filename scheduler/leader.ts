@@ -62,7 +62,7 @@ export class Leader {
   readonly registry = new ExecutorRegistry();
   readonly circuits: HostCircuits;
   readonly recent = new RecentOutcomes();
-  readonly counters: LeaderCounters = { offersReceived: 0, offersAccepted: 0, offersDeclined: 0, tasksLaunched: 0, itemsByOutcome: {} };
+  readonly counters: LeaderCounters = { offersReceived: 0, offersAccepted: 0, offersDeclined: 0, tasksLaunched: 0, itemsByOutcome: {}, runsEnded: {} };
   readonly ctx: LeaderContext;
   readonly offers: OfferResponder;
   readonly reconciler: Reconciler;

@@ -2,18 +2,29 @@
 import { configOrExit } from '../common/config.js';
 import { createLogger } from '../common/log.js';
 import { exitOnProcessArgs } from '../common/process-help.js';
+import { startMetricsServerOrExit } from '../common/metrics-server.js';
 import { notifyReady, onShutdownSignal } from '../common/shutdown.js';
 import { loadSchedulerConfig } from './config.js';
-import { startSchedulerService } from './scheduler-service.js';
+import { schedulerMetrics } from './metrics.js';
+import { startSchedulerService, type SchedulerService } from './scheduler-service.js';
 
 exitOnProcessArgs('scheduler');
 const config = configOrExit('scheduler', () => loadSchedulerConfig(process.env));
 const log = createLogger({ proc: 'scheduler', scheduler: config.schedulerId });
 
-const service = startSchedulerService(config, log);
+// The metrics port first: a taken one stops the process before it can take the lead.
+let service: SchedulerService | undefined;
+const metrics = await startMetricsServerOrExit(
+  'scheduler',
+  config.metrics,
+  schedulerMetrics({ leader: () => service?.leader(), epoch: () => service?.epoch(), queueMetrics: async () => (await service?.queueMetrics()) ?? '' }),
+  log,
+);
+service = startSchedulerService(config, log);
+const running = service;
 log.info('scheduler started', { queue: config.queueName, task: config.task, redis: config.redisUrl.replace(/\/\/[^@]*@/, '//***@') });
 onShutdownSignal(log, async () => {
-  await service.close();
+  await Promise.all([running.close(), metrics?.close()]);
   log.info('scheduler stopped');
 });
 notifyReady();

@@ -26,6 +26,10 @@ export interface SchedulerService {
   leader(): Leader | undefined;
   /** Resolves when this instance becomes the leader (tests). */
   elected(): Promise<Leader>;
+  /** This leadership term's fencing epoch, while this instance leads. */
+  epoch(): number | undefined;
+  /** BullMQ's Prometheus export of the queue (see scheduler/metrics.ts). */
+  queueMetrics(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -172,6 +176,8 @@ export function startSchedulerService(config: Readonly<SchedulerConfig>, log: Lo
     schedulerId: config.schedulerId,
     leader: () => term?.leader,
     elected: () => (term ? Promise.resolve(term.leader) : new Promise((resolve) => waiters.push(resolve))),
+    epoch: () => (term ? lease.epoch : undefined),
+    queueMetrics: () => queue.exportPrometheusMetrics(),
     async close() {
       closing = true;
       clearInterval(pollTimer);

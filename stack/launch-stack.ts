@@ -11,6 +11,7 @@ import type { Logger } from '../common/log.js';
 import { redisAnswers } from '../common/redis.js';
 import { DEFAULT_EXECUTOR_PORTS } from '../executor/config.js';
 import { freePort, portIsFree } from './free-port.js';
+import { stackMetricsPorts } from './metrics-ports.js';
 import { portSlices } from './port-slices.js';
 import { redisServerOnPath, startPrivateRedis, type PrivateRedis } from './private-redis.js';
 import { DEFAULT_RESTART_POLICY, type RestartPolicy } from './restart-policy.js';
@@ -48,6 +49,11 @@ export interface StackOptions {
   restartPolicy?: Readonly<RestartPolicy>;
   /** Also run the dashboard (dashboard/main.ts); `portChosen` false = another port if this one is taken. */
   dashboard?: { port: number; host: string; portChosen: boolean };
+  /**
+   * Each process's METRICS_PORT: from a base port (stack/metrics-ports.ts), a free port each
+   * ('free', the default), or 'off'. A restarted process keeps its port.
+   */
+  metricsPort?: number | 'free' | 'off';
 }
 
 /** A process that kept dying and is no longer restarted. */
@@ -63,6 +69,8 @@ export interface RunningStack {
   uploadToken: string;
   /** Set when the stack runs a dashboard. */
   dashboardUrl?: string;
+  /** Where each process serves /metrics (none with metricsPort 'off'). */
+  metrics: { process: string; url: string }[];
   /** Resolves when a process kept dying and the launcher gave up restarting it; the rest run on until stop(). */
   gaveUp: Promise<StackFailure>;
   /** Stops every process in order (executors, schedulers, fileserver), cancelling pending restarts. Idempotent. */
@@ -136,8 +144,17 @@ export async function launchStack(opts: StackOptions, log: Logger): Promise<Runn
       await privateRedis?.stop();
     })());
 
+  const schedulers = schedulerNames(opts.schedulers ?? 1);
+  const executorNames = Array.from({ length: opts.executors }, (_, i) => `executor-${i + 1}`);
+  const metricsPorts = await metricsPortsFor(opts.metricsPort ?? 'free', schedulers, executorNames);
+  const metricsHost = baseEnv.METRICS_HOST?.trim() || '127.0.0.1';
+  const metricsConnectHost = metricsHost === '0.0.0.0' || metricsHost === '::' ? '127.0.0.1' : metricsHost.includes(':') ? `[${metricsHost}]` : metricsHost;
+  const metrics = [...metricsPorts].map(([name, p]) => ({ process: name, url: `http://${metricsConnectHost}:${p}/metrics` }));
+  const metricsEnv = (name: string) => ({ METRICS_PORT: metricsPorts.size === 0 ? 'off' : String(metricsPorts.get(name)) });
+
   try {
     const fileserver = startChild('fileserver', 'fileserver', {
+      ...metricsEnv('fileserver'),
       PORT: String(port),
       HOST: opts.host,
       UPLOAD_DIR: opts.uploadDir,
@@ -145,10 +162,10 @@ export async function launchStack(opts: StackOptions, log: Logger): Promise<Runn
     });
     await withTimeout(fileserver.ready, 30_000, 'the fileserver did not start within 30 s');
     await waitForHealth(fileserverUrl);
-    for (const name of schedulerNames(opts.schedulers ?? 1)) startChild('scheduler', name, {});
+    for (const name of schedulers) startChild('scheduler', name, metricsEnv(name));
     const ports = portSlices(opts.executorPorts ?? DEFAULT_EXECUTOR_PORTS, opts.executors);
     for (let i = 1; i <= opts.executors; i++) {
-      startChild('executor', `executor-${i}`, { EXECUTOR_ID: `${prefix}-${i}`, EXECUTOR_CPUS: executorCpus, EXECUTOR_PORTS: ports[i - 1]! });
+      startChild('executor', `executor-${i}`, { ...metricsEnv(`executor-${i}`), EXECUTOR_ID: `${prefix}-${i}`, EXECUTOR_CPUS: executorCpus, EXECUTOR_PORTS: ports[i - 1]! });
     }
     if (opts.dashboard) {
       const d = opts.dashboard;
@@ -162,7 +179,22 @@ export async function launchStack(opts: StackOptions, log: Logger): Promise<Runn
     await stop();
     throw err;
   }
-  return { redisUrl, fileserverUrl, imagesBaseUrl: `${fileserverUrl}/images/`, uploadToken, ...(dashboardUrl ? { dashboardUrl } : {}), gaveUp, stop };
+  return { redisUrl, fileserverUrl, imagesBaseUrl: `${fileserverUrl}/images/`, uploadToken, metrics, ...(dashboardUrl ? { dashboardUrl } : {}), gaveUp, stop };
+}
+
+/** Process name -> its metrics port; empty when off. */
+async function metricsPortsFor(setting: number | 'free' | 'off', schedulers: string[], executors: string[]): Promise<Map<string, number>> {
+  if (setting === 'off') return new Map();
+  if (setting !== 'free') return stackMetricsPorts(setting, schedulers, executors);
+  const ports = new Map<string, number>();
+  const taken = new Set<number>();
+  for (const name of [...schedulers, 'fileserver', ...executors]) {
+    let port = await freePort();
+    while (taken.has(port)) port = await freePort();
+    taken.add(port);
+    ports.set(name, port);
+  }
+  return ports;
 }
 
 /** `scheduler` alone; `scheduler-1`..`scheduler-N` when there are several. */

@@ -1,6 +1,8 @@
 import { resolve } from 'node:path';
 import { EnvReader } from '../common/config.js';
 import { DEFAULT_EXECUTOR_PORTS } from '../executor/config.js';
+import { DEFAULT_METRICS_PORTS, parseMetricsPort } from '../common/metrics-config.js';
+import { MAX_METRICS_BASE } from './metrics-ports.js';
 import { portSlices } from './port-slices.js';
 import { DEFAULT_JOB_POLICY, DEFAULT_QUEUE_NAME, type JobPolicy } from '../common/queue.js';
 
@@ -30,6 +32,10 @@ export interface StackConfig {
   executorPorts: string;
   /** Executors are named `${prefix}-N`. */
   executorIdPrefix: string;
+  /** METRICS_PORT: the base of the stack's metrics ports (stack/metrics-ports.ts), 'free' (0) or 'off'. */
+  metricsPort: number | 'free' | 'off';
+  /** METRICS_PORT was set (batch otherwise uses free ports, so it never collides with `start`). */
+  metricsPortChosen: boolean;
 }
 
 /** Settings of `npm start` and `npm run batch`; `defaultPort` 0 means "any free port". */
@@ -55,6 +61,8 @@ export function loadStackConfig(env: Record<string, string | undefined>, default
     executorCpus: r.optionalString('EXECUTOR_CPUS') === undefined ? undefined : r.number('EXECUTOR_CPUS', 1, { min: 0.01 }),
     executorPorts: r.string('EXECUTOR_PORTS', DEFAULT_EXECUTOR_PORTS),
     executorIdPrefix: r.string('EXECUTOR_ID', 'executor'),
+    metricsPort: stackMetricsPort(r, r.optionalString('METRICS_PORT')),
+    metricsPortChosen: r.optionalString('METRICS_PORT') !== undefined,
   };
   try {
     portSlices(config.executorPorts, config.executors);
@@ -62,4 +70,15 @@ export function loadStackConfig(env: Record<string, string | undefined>, default
     r.problem((err as Error).message);
   }
   return r.done(config);
+}
+
+function stackMetricsPort(r: EnvReader, text: string | undefined): number | 'free' | 'off' {
+  const parsed = parseMetricsPort(text, DEFAULT_METRICS_PORTS.scheduler);
+  if ('problem' in parsed) {
+    r.problem(parsed.problem);
+    return 'off';
+  }
+  if (parsed.port === 0) return 'free';
+  if (parsed.port !== 'off' && parsed.port > MAX_METRICS_BASE) r.problem(`METRICS_PORT=${parsed.port} leaves no room for the stack's ports above it: at most ${MAX_METRICS_BASE}`);
+  return parsed.port;
 }

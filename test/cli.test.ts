@@ -147,7 +147,7 @@ describe('command line', () => {
   it('start brings the stack up and stops every process cleanly on SIGTERM', async (t) => {
     const w = await workspace();
     t.after(() => rm(w.root, { recursive: true, force: true }));
-    const env = { REDIS_URL: await testRedisUrl(), QUEUE_NAME: freshQueueName('cli'), IMAGES_DIR: w.images, UPLOAD_DIR: w.uploads, PORT: '0', EXECUTORS: '2', LOG_LEVEL: 'info' };
+    const env = { REDIS_URL: await testRedisUrl(), QUEUE_NAME: freshQueueName('cli'), IMAGES_DIR: w.images, UPLOAD_DIR: w.uploads, PORT: '0', METRICS_PORT: '0', EXECUTORS: '2', LOG_LEVEL: 'info' };
     let signalled = false;
     const result = await run(cli('start'), [], env, (text, kill) => {
       if (!signalled && text.includes('pipeline is up')) {
@@ -157,6 +157,7 @@ describe('command line', () => {
     });
     assert.ok(signalled, result.stdout + result.stderr);
     assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /metrics \(Prometheus\): +scheduler http:\/\/127\.0\.0\.1:\d+\/metrics, fileserver http:\/\/127\.0\.0\.1:\d+\/metrics, executor-1 .*, executor-2 /, 'the banner lists every metrics URL');
     for (const name of ['fileserver', 'scheduler', 'executor-1', 'executor-2']) {
       assert.match(result.stderr, new RegExp(`${name}\\s*\\| .*(stopped)`), `${name} stopped cleanly`);
     }
@@ -166,7 +167,7 @@ describe('command line', () => {
   it('start restarts an executor killed with SIGKILL under its id, then stops every process cleanly on SIGTERM', async (t) => {
     const w = await workspace();
     t.after(() => rm(w.root, { recursive: true, force: true }));
-    const env = { REDIS_URL: await testRedisUrl(), QUEUE_NAME: freshQueueName('cli'), IMAGES_DIR: w.images, UPLOAD_DIR: w.uploads, PORT: '0', EXECUTORS: '2', LOG_LEVEL: 'info' };
+    const env = { REDIS_URL: await testRedisUrl(), QUEUE_NAME: freshQueueName('cli'), IMAGES_DIR: w.images, UPLOAD_DIR: w.uploads, PORT: '0', METRICS_PORT: '0', EXECUTORS: '2', LOG_LEVEL: 'info' };
     // Each step waits for the output it needs: the stack up, then the pid from the launcher's log,
     // then executor-1 registered a second time.
     let up = false;

@@ -133,6 +133,9 @@ describe('dashboard', { skip: !redisServerOnPath() && 'redis-server is not insta
         assert.equal(page.status, 200);
         assert.match(await page.text(), /<b id="leader-id">none<\/b>/);
         assert.equal((await fetch(`${d.url}/healthz`)).status, 200);
+        assert.equal((await fetch(`${d.url}/metrics`)).status, 401, 'metrics behind the token too');
+        const metrics = await (await fetch(`${d.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+        assert.match(metrics, /^offer_invert_process_cpu_seconds_total\{proc="dashboard"\} /m);
       } finally {
         assert.equal(await d.stop(), 0, 'SIGTERM stops it with 0');
       }

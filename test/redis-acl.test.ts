@@ -102,7 +102,7 @@ describe('Redis over TLS (rediss://)', { skip: (!redisServerOnPath() || spawnSyn
       await rm(dir, { recursive: true, force: true });
     });
     const queueName = freshQueueName('tls');
-    const env = { ...process.env, REDIS_URL: `rediss://:tls-secret@127.0.0.1:${port}`, NODE_EXTRA_CA_CERTS: join(dir, 'ca.crt'), QUEUE_NAME: queueName, UPLOAD_TOKEN: 'x', LOG_LEVEL: 'info' };
+    const env = { ...process.env, REDIS_URL: `rediss://:tls-secret@127.0.0.1:${port}`, NODE_EXTRA_CA_CERTS: join(dir, 'ca.crt'), QUEUE_NAME: queueName, UPLOAD_TOKEN: 'x', LOG_LEVEL: 'info', METRICS_PORT: '0' };
     const list = join(dir, 'list.txt');
     await writeFile(list, 'http://127.0.0.1:9/a.png\n');
     const run = (script: string, until: RegExp) =>

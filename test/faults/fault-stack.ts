@@ -122,6 +122,8 @@ export class FaultStack {
       FILESERVER_URL: `http://${this.host}:${this.fsPort}`,
       UPLOAD_TOKEN: TOKEN,
       LOG_LEVEL: 'info',
+      // Several schedulers and executors on one machine: each its own free metrics port.
+      METRICS_PORT: '0',
       ...env,
     };
     const command = inNetns && this.netns ? 'ip' : process.execPath;
