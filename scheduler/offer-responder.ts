@@ -54,10 +54,10 @@ export class OfferResponder {
   async respond(offer: Offer): Promise<void> {
     const ctx = this.ctx;
     ctx.counters.offersReceived++;
-    if (this.draining) return this.decline(offer, ctx.opts.refuseSeconds);
+    if (this.draining) return this.decline(offer, ctx.opts.refuseSeconds, 'draining');
     const services = this.planServices(offer);
     const free = subtract(offer.resources, services.used);
-    const demand = { ...ctx.opts.task, cpus: ctx.sizer.cpusPerTask(ctx.opts.task.cpus) };
+    const demand = { ...ctx.opts.task, cpus: ctx.sizer.cpusPerTask(ctx.opts.task.cpus, this.imageCpus(offer)) };
     const fit = tasksThatFit(free, demand, ctx.opts.maxTasksPerOffer);
     const perTask = ctx.sizer.imagesPerTask();
     const waitingBig = this.waitingBigJob(offer, free);
@@ -73,14 +73,21 @@ export class OfferResponder {
     if (tasks.length === 0) {
       // Nothing fits (or memory is saved up for a big job): hear again when more is free.
       // No work: wait out the refuse period (or a revive).
-      if (fit === 0 || waitingBig) return this.decline(offer, 0);
+      if (fit === 0 || waitingBig) return this.decline(offer, 0, waitingBig ? 'saving memory for a big image' : `too small for a task of cpus=${demand.cpus}`);
       ctx.registry.markDeclined(offer.executorId);
-      return this.decline(offer, this.parked.size > 0 ? 0 : ctx.opts.refuseSeconds);
+      return this.decline(offer, this.parked.size > 0 ? 0 : ctx.opts.refuseSeconds, this.parked.size > 0 ? 'only parked jobs' : 'no work');
     }
     ctx.counters.offersAccepted++;
     ctx.counters.tasksLaunched += tasks.length;
     ctx.send(offer.executorId, { kind: 'launch', offerId: offer.id, tasks });
     ctx.log.debug('launched', { executor: offer.executorId, offer: offer.id, tasks: tasks.length, offered: formatResources(offer.resources) });
+  }
+
+  /** The most cpus this executor can ever give image tasks: all it has, less its service instances' (those placed on this offer included). */
+  private imageCpus(offer: Offer): number {
+    const total = Math.max(this.ctx.registry.get(offer.executorId)?.total.cpus ?? 0, offer.resources.cpus);
+    const services = this.ctx.ledger.tasksOn(offer.executorId).reduce((n, t) => n + (t.info.service ? t.info.resources.cpus : 0), 0);
+    return total - services;
   }
 
   /**
@@ -133,8 +140,9 @@ export class OfferResponder {
     return { tasks, left, small };
   }
 
-  private decline(offer: Offer, refuseSeconds: number): void {
+  private decline(offer: Offer, refuseSeconds: number, why: string): void {
     this.ctx.counters.offersDeclined++;
+    this.ctx.log.debug('declined', { executor: offer.executorId, offer: offer.id, refuseSeconds, why, offered: formatResources(offer.resources) });
     this.ctx.send(offer.executorId, { kind: 'decline', offerId: offer.id, refuseSeconds });
   }
 
