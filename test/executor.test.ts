@@ -126,6 +126,18 @@ describe('Executor', () => {
     assert.deepEqual(x.offers()[2]?.resources, { cpus: 1, memMb: 1000, ports: [] }, 'the idle executor offers all it has');
   });
 
+  it('forgets a deposed leader\'s refuse-0 wait: an idle executor offers to the new leader', async (t) => {
+    const x = setup();
+    t.after(() => x.executor.drain());
+    await x.executor.start();
+    await x.handle({ kind: 'decline', offerId: x.offers()[0]!.id, refuseSeconds: 0 });
+    assert.equal(x.offers().length, 1, 'waits for released resources: none will come, it runs nothing');
+    x.setEpoch(2);
+    await x.handle({ kind: 'reconcile', taskIds: [] });
+    assert.deepEqual(x.events.slice(-2).map((e) => e.kind), ['reconciled', 'offer'], 'answers the new leader, then offers to it');
+    assert.deepEqual(x.offers()[1]?.resources, { cpus: 1, memMb: 1000, ports: [] });
+  });
+
   it('ignores a redelivered launch instead of reporting its running tasks LOST', async (t) => {
     let release: () => void = () => undefined;
     const x = setup(() => new Promise((r) => (release = () => r(Buffer.from('img')))));
