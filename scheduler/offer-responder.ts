@@ -57,10 +57,11 @@ export class OfferResponder {
     if (this.draining) return this.decline(offer, ctx.opts.refuseSeconds, 'draining');
     const services = this.planServices(offer);
     const free = subtract(offer.resources, services.used);
-    const demand = { ...ctx.opts.task, cpus: ctx.sizer.cpusPerTask(ctx.opts.task.cpus, this.imageCpus(offer)) };
+    const forImages = this.forImages(offer);
+    const demand = { ...ctx.opts.task, cpus: ctx.sizer.cpusPerTask(ctx.opts.task.cpus, forImages.cpus) };
     const fit = tasksThatFit(free, demand, ctx.opts.maxTasksPerOffer);
     const perTask = ctx.sizer.imagesPerTask();
-    const waitingBig = this.waitingBigJob(offer, free);
+    const waitingBig = this.waitingBigJob(free, forImages.memMb);
     const candidates = fit > 0 && !waitingBig ? await this.candidates(fit * perTask, perTask) : [];
     const { tasks: bigTasks, left, small } = this.placeBig(offer, free, candidates, demand.cpus);
     const smallFit = tasksThatFit(left, demand, ctx.opts.maxTasksPerOffer - bigTasks.length);
@@ -83,23 +84,26 @@ export class OfferResponder {
     ctx.log.debug('launched', { executor: offer.executorId, offer: offer.id, tasks: tasks.length, offered: formatResources(offer.resources) });
   }
 
-  /** The most cpus this executor can ever give image tasks: all it has, less its service instances' (those placed on this offer included). */
-  private imageCpus(offer: Offer): number {
-    const total = Math.max(this.ctx.registry.get(offer.executorId)?.total.cpus ?? 0, offer.resources.cpus);
-    const services = this.ctx.ledger.tasksOn(offer.executorId).reduce((n, t) => n + (t.info.service ? t.info.resources.cpus : 0), 0);
-    return total - services;
+  /** The most this executor can ever give image tasks: all it has, less its service instances' (those placed on this offer included). */
+  private forImages(offer: Offer): { cpus: number; memMb: number } {
+    const total = this.ctx.registry.get(offer.executorId)?.total;
+    const services = this.ctx.ledger.tasksOn(offer.executorId).filter((t) => t.info.service);
+    return {
+      cpus: Math.max(total?.cpus ?? 0, offer.resources.cpus) - services.reduce((n, t) => n + t.info.resources.cpus, 0),
+      memMb: Math.max(total?.memMb ?? 0, offer.resources.memMb) - services.reduce((n, t) => n + t.info.resources.memMb, 0),
+    };
   }
 
   /**
    * A parked job that needs more memory than this offer holds but no more than this executor
-   * has: launch nothing else here, so freed memory adds up until it fits (else small tasks would
-   * take every freed slice and it would wait forever).
+   * can give image tasks (`imageMemMb`): launch nothing else here, so freed memory adds up until
+   * it fits (else small tasks would take every freed slice and it would wait forever). Memory its
+   * service instances hold is never freed: saving up for it would stop image work here for good.
    */
-  private waitingBigJob(offer: Offer, free: Resources): boolean {
-    const total = this.ctx.registry.get(offer.executorId)?.total.memMb ?? offer.resources.memMb;
+  private waitingBigJob(free: Resources, imageMemMb: number): boolean {
     for (const p of this.parked.values()) {
       const memMb = bigMemMb(p.job, this.ctx.opts.task.memMb);
-      if (memMb !== undefined && memMb > free.memMb && memMb <= total) return true;
+      if (memMb !== undefined && memMb > free.memMb && memMb <= imageMemMb) return true;
     }
     return false;
   }

@@ -443,6 +443,24 @@ describe('Leader', () => {
       assert.deepEqual(images.slice(1).map((t) => t.resources.cpus), [0.75], 'all but the service\'s 0.25 cpu, not a whole cpu it can never offer');
     });
 
+    it('does not save memory up for a big image that could only fit where a service instance sits', async () => {
+      services.set('hello', def('hello', 1));
+      await leader.services.refresh();
+      await tick();
+      for (const id of ['big', '1', '2', '3']) queue.add(id);
+      queue.jobs.get('big')!.data.memMb = 1000;
+      const ports = [{ begin: 31000, end: 31009 }];
+      const memOffer = (id: string, memMb: number) => ev({ executorId: 'e1', kind: 'offer', offer: { id, executorId: 'e1', hostname: 'h', resources: { cpus: 2, memMb, ports }, ttlMs: 10_000, advertiseHost: '10.0.0.1' } });
+      await leader.handleEvents([ev({ executorId: 'e1', kind: 'register', hostname: 'h', resources: { cpus: 2, memMb: 1024, ports }, running: [], pid: 1, advertiseHost: '10.0.0.1' }), memOffer('o1', 1024)]);
+      assert.equal(serviceLaunches().length, 1);
+      const first = launched().filter((t) => t.images.length > 0);
+      assert.deepEqual(first.map((t) => t.images[0]?.jobId), ['1', '2'], 'the big one (1000 MB) does not fit beside the service');
+      await leader.handleEvents(first.map((t, i) => update(t, { state: 'TASK_FINISHED', stage: 'done', result }, `u${i}`)));
+      // All but the service's 64 MB is free, and that is all it will ever be: 960 MB.
+      await leader.handleEvents([memOffer('o2', 960)]);
+      assert.deepEqual(launched().filter((t) => t.images.length > 0).slice(2).map((t) => t.images[0]?.jobId), ['3'], 'image work goes on');
+    });
+
     it('scales down by killing the highest instances, and replaces an instance that ended', async () => {
       services.set('hello', def('hello', 2));
       await leader.services.refresh();
