@@ -122,14 +122,25 @@ export class Executor {
   }
 
   async handleCall({ envelope, call }: ReceivedCall): Promise<void> {
+    const previousEpoch = this.maxEpoch;
     if (envelope.epoch < this.maxEpoch && !(await this.leaseConfirms(envelope.schedulerId, envelope.epoch))) {
       this.log.debug('call from a deposed leader dropped', { call: call.kind, epoch: envelope.epoch, current: this.maxEpoch, from: envelope.schedulerId });
       return;
     }
+    const newLeader = envelope.epoch !== previousEpoch && previousEpoch > 0;
     if (envelope.epoch > this.maxEpoch) {
       if (this.maxEpoch > 0) this.log.info('a new leader took over', { scheduler: envelope.schedulerId, epoch: envelope.epoch });
       this.maxEpoch = envelope.epoch;
     }
+    if (!newLeader) return this.handle(call);
+    // A refuse period or a wait for released resources was the deposed leader's decision, and
+    // only it knew to revive: an idle executor left waiting would never offer to the new one.
+    this.book.revive();
+    await this.handle(call);
+    await this.maybeOffer();
+  }
+
+  private async handle(call: ReceivedCall['call']): Promise<void> {
     switch (call.kind) {
       case 'launch':
         return this.launch(call.offerId, call.tasks);

@@ -20,6 +20,11 @@ export class OfferBook {
   private refuseUntilMs = 0;
   /** After a refuse-0 decline: offer again only once resources are released (or on revive). */
   private waitForRelease = false;
+  /**
+   * Resources were released while the offer was outstanding. A refuse-0 decline of that offer
+   * must not wait for a release: it already came, and no other may ever come (an idle executor).
+   */
+  private releasedSinceOffer = false;
   private draining = false;
   /** Ports found taken by another process: not offered until the instant given. */
   private readonly withheld = new Map<number, number>();
@@ -72,6 +77,7 @@ export class OfferBook {
   /** Reserves everything free for a new offer. Call only when canOffer() is true. */
   makeOffer(id: string, nowMs: number, ttlMs: number): OutstandingOffer {
     this.offer = { id, resources: this.free(nowMs), expiresAtMs: nowMs + ttlMs };
+    this.releasedSinceOffer = false;
     return this.offer;
   }
 
@@ -98,7 +104,7 @@ export class OfferBook {
     if (this.offer?.id !== offerId) return false;
     this.offer = undefined;
     if (refuseSeconds > 0) this.refuseUntilMs = nowMs + refuseSeconds * 1000;
-    else this.waitForRelease = true;
+    else this.waitForRelease = !this.releasedSinceOffer;
     return true;
   }
 
@@ -120,6 +126,7 @@ export class OfferBook {
   release(resources: Resources): void {
     this.used = subtract(this.used, resources);
     this.waitForRelease = false;
+    if (this.offer) this.releasedSinceOffer = true;
   }
 
   revive(): void {

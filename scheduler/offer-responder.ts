@@ -54,13 +54,14 @@ export class OfferResponder {
   async respond(offer: Offer): Promise<void> {
     const ctx = this.ctx;
     ctx.counters.offersReceived++;
-    if (this.draining) return this.decline(offer, ctx.opts.refuseSeconds);
+    if (this.draining) return this.decline(offer, ctx.opts.refuseSeconds, 'draining');
     const services = this.planServices(offer);
     const free = subtract(offer.resources, services.used);
-    const demand = { ...ctx.opts.task, cpus: ctx.sizer.cpusPerTask(ctx.opts.task.cpus) };
+    const forImages = this.forImages(offer);
+    const demand = { ...ctx.opts.task, cpus: ctx.sizer.cpusPerTask(ctx.opts.task.cpus, forImages.cpus) };
     const fit = tasksThatFit(free, demand, ctx.opts.maxTasksPerOffer);
     const perTask = ctx.sizer.imagesPerTask();
-    const waitingBig = this.waitingBigJob(offer, free);
+    const waitingBig = this.waitingBigJob(free, forImages.memMb);
     const candidates = fit > 0 && !waitingBig ? await this.candidates(fit * perTask, perTask) : [];
     const { tasks: bigTasks, left, small } = this.placeBig(offer, free, candidates, demand.cpus);
     const smallFit = tasksThatFit(left, demand, ctx.opts.maxTasksPerOffer - bigTasks.length);
@@ -73,9 +74,9 @@ export class OfferResponder {
     if (tasks.length === 0) {
       // Nothing fits (or memory is saved up for a big job): hear again when more is free.
       // No work: wait out the refuse period (or a revive).
-      if (fit === 0 || waitingBig) return this.decline(offer, 0);
+      if (fit === 0 || waitingBig) return this.decline(offer, 0, waitingBig ? 'saving memory for a big image' : `too small for a task of cpus=${demand.cpus}`);
       ctx.registry.markDeclined(offer.executorId);
-      return this.decline(offer, this.parked.size > 0 ? 0 : ctx.opts.refuseSeconds);
+      return this.decline(offer, this.parked.size > 0 ? 0 : ctx.opts.refuseSeconds, this.parked.size > 0 ? 'only parked jobs' : 'no work');
     }
     ctx.counters.offersAccepted++;
     ctx.counters.tasksLaunched += tasks.length;
@@ -83,16 +84,26 @@ export class OfferResponder {
     ctx.log.debug('launched', { executor: offer.executorId, offer: offer.id, tasks: tasks.length, offered: formatResources(offer.resources) });
   }
 
+  /** The most this executor can ever give image tasks: all it has, less its service instances' (those placed on this offer included). */
+  private forImages(offer: Offer): { cpus: number; memMb: number } {
+    const total = this.ctx.registry.get(offer.executorId)?.total;
+    const services = this.ctx.ledger.tasksOn(offer.executorId).filter((t) => t.info.service);
+    return {
+      cpus: Math.max(total?.cpus ?? 0, offer.resources.cpus) - services.reduce((n, t) => n + t.info.resources.cpus, 0),
+      memMb: Math.max(total?.memMb ?? 0, offer.resources.memMb) - services.reduce((n, t) => n + t.info.resources.memMb, 0),
+    };
+  }
+
   /**
    * A parked job that needs more memory than this offer holds but no more than this executor
-   * has: launch nothing else here, so freed memory adds up until it fits (else small tasks would
-   * take every freed slice and it would wait forever).
+   * can give image tasks (`imageMemMb`): launch nothing else here, so freed memory adds up until
+   * it fits (else small tasks would take every freed slice and it would wait forever). Memory its
+   * service instances hold is never freed: saving up for it would stop image work here for good.
    */
-  private waitingBigJob(offer: Offer, free: Resources): boolean {
-    const total = this.ctx.registry.get(offer.executorId)?.total.memMb ?? offer.resources.memMb;
+  private waitingBigJob(free: Resources, imageMemMb: number): boolean {
     for (const p of this.parked.values()) {
       const memMb = bigMemMb(p.job, this.ctx.opts.task.memMb);
-      if (memMb !== undefined && memMb > free.memMb && memMb <= total) return true;
+      if (memMb !== undefined && memMb > free.memMb && memMb <= imageMemMb) return true;
     }
     return false;
   }
@@ -133,8 +144,9 @@ export class OfferResponder {
     return { tasks, left, small };
   }
 
-  private decline(offer: Offer, refuseSeconds: number): void {
+  private decline(offer: Offer, refuseSeconds: number, why: string): void {
     this.ctx.counters.offersDeclined++;
+    this.ctx.log.debug('declined', { executor: offer.executorId, offer: offer.id, refuseSeconds, why, offered: formatResources(offer.resources) });
     this.ctx.send(offer.executorId, { kind: 'decline', offerId: offer.id, refuseSeconds });
   }
 

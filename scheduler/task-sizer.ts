@@ -38,10 +38,12 @@ export class TaskSizer {
    * Cpus for a task of `host`'s images: heavy inversions get a whole cpu each, so no more run
    * than there are cores (measured: four large images on two cores cost 25% more CPU than two);
    * light ones spend much of their time waiting on the network, so tasks share (`base`, TASK_CPUS).
+   * An executor with less than a whole cpu (`executorCpus`) gives a heavy task all it has: asking
+   * for more than it will ever offer would decline its every offer, and its jobs would wait forever.
    */
-  cpusPerTask(base: number, host = this.lastHost): number {
+  cpusPerTask(base: number, executorCpus: number, host = this.lastHost): number {
     const invert = this.invertMs.get(host);
-    return invert !== undefined && invert >= HEAVY_INVERT_MS ? Math.max(base, 1) : base;
+    return invert !== undefined && invert >= HEAVY_INVERT_MS ? Math.max(base, Math.min(1, executorCpus)) : base;
   }
 
   /** Images per task for jobs of `host` (the last host seen when unknown): 1 until it has been measured. */

@@ -104,6 +104,40 @@ describe('Executor', () => {
     assert.deepEqual(x.batches, [['ok1', 'ok2']], 'the finished images went up in one request');
   });
 
+  it('offers again when its tasks ended while an offer was out and the scheduler declines that offer with refuse 0', async (t) => {
+    // The stall seen in status.test: both tasks of a 1-cpu executor end together; the first
+    // one's half cpu is offered and declined (refuse 0: too small for a whole-cpu task) after
+    // the second one already ended. The executor, idle, must offer its whole cpu.
+    const pending = new Map<string, () => void>();
+    const x = setup((url) => new Promise((r) => pending.set(url, () => r(Buffer.from('img')))));
+    t.after(() => x.executor.drain());
+    await x.executor.start();
+    await x.handle({ kind: 'launch', offerId: x.offers()[0]!.id, tasks: [task('a'), task('b')] });
+    await x.settle();
+    pending.get('http://src/a.png')!();
+    await x.settle();
+    const half = x.offers()[1]!;
+    assert.deepEqual(half.resources, { cpus: 0.5, memMb: 900, ports: [] });
+    pending.get('http://src/b.png')!();
+    await x.settle();
+    assert.equal(x.offers().length, 2, 'the half-cpu offer is still out');
+    assert.equal(x.executor.runningTasks, 0);
+    await x.handle({ kind: 'decline', offerId: half.id, refuseSeconds: 0 });
+    assert.deepEqual(x.offers()[2]?.resources, { cpus: 1, memMb: 1000, ports: [] }, 'the idle executor offers all it has');
+  });
+
+  it('forgets a deposed leader\'s refuse-0 wait: an idle executor offers to the new leader', async (t) => {
+    const x = setup();
+    t.after(() => x.executor.drain());
+    await x.executor.start();
+    await x.handle({ kind: 'decline', offerId: x.offers()[0]!.id, refuseSeconds: 0 });
+    assert.equal(x.offers().length, 1, 'waits for released resources: none will come, it runs nothing');
+    x.setEpoch(2);
+    await x.handle({ kind: 'reconcile', taskIds: [] });
+    assert.deepEqual(x.events.slice(-2).map((e) => e.kind), ['reconciled', 'offer'], 'answers the new leader, then offers to it');
+    assert.deepEqual(x.offers()[1]?.resources, { cpus: 1, memMb: 1000, ports: [] });
+  });
+
   it('ignores a redelivered launch instead of reporting its running tasks LOST', async (t) => {
     let release: () => void = () => undefined;
     const x = setup(() => new Promise((r) => (release = () => r(Buffer.from('img')))));

@@ -340,6 +340,20 @@ describe('Leader', () => {
     assert.equal(leader.ledger.get(t.taskId), undefined, 'the task is done');
   });
 
+  it('gives heavy images a whole cpu each, or the whole of an executor that has less', async () => {
+    for (const id of ['1', '2', '3', '4']) queue.add(id);
+    const register = (executorId: string, cpus: number) =>
+      ev({ executorId, kind: 'register', hostname: 'h', resources: { cpus, memMb: 4096, ports: [] }, running: [], pid: 1, advertiseHost: '' });
+    await leader.handleEvents([register('e1', 2), register('small', 0.5), offer('o1', 0.5, 'small')]);
+    const [first] = launched();
+    await leader.handleEvents([update(first!, { state: 'TASK_FINISHED', stage: 'done', result: { ...result, invertMs: 80 } }, 'a')]);
+    await leader.handleEvents([offer('o2', 2, 'e1')]);
+    assert.deepEqual(launched().slice(1).map((t) => t.resources.cpus), [1, 1], 'heavy: one cpu each');
+    // Asking a 0.5-cpu executor for a whole cpu would decline its every offer (refuse 0): it would never run a job again.
+    await leader.handleEvents([offer('o3', 0.5, 'small')]);
+    assert.deepEqual(launched().slice(3).map((t) => [t.executorId, t.resources.cpus]), [['small', 0.5]]);
+  });
+
   it('gives an image that ran out of memory a task of what it needs, saving memory up for it', async () => {
     for (const id of ['1', '2', '3']) queue.add(id);
     await leader.handleEvents([
@@ -413,6 +427,38 @@ describe('Leader', () => {
       const images = launched().filter((t) => t.images.length > 0);
       assert.equal(images.length, 1);
       assert.deepEqual(images[0]?.resources.ports, [], 'image tasks take no port');
+    });
+
+    it('heavy image tasks on a one-cpu executor that runs a service get the cpu the service leaves', async () => {
+      services.set('hello', def('hello', 1, 0.25));
+      await leader.services.refresh();
+      await tick();
+      for (const id of ['1', '2']) queue.add(id);
+      await leader.handleEvents([register('e1', 1), portOffer('o1', 'e1', 1)]);
+      assert.equal(serviceLaunches().length, 1);
+      const first = launched().find((t) => t.images.length > 0)!;
+      await leader.handleEvents([update(first, { state: 'TASK_FINISHED', stage: 'done', result: { ...result, invertMs: 80 } }, 'a')]);
+      await leader.handleEvents([portOffer('o2', 'e1', 0.75, [{ begin: 31001, end: 31009 }])]);
+      const images = launched().filter((t) => t.images.length > 0);
+      assert.deepEqual(images.slice(1).map((t) => t.resources.cpus), [0.75], 'all but the service\'s 0.25 cpu, not a whole cpu it can never offer');
+    });
+
+    it('does not save memory up for a big image that could only fit where a service instance sits', async () => {
+      services.set('hello', def('hello', 1));
+      await leader.services.refresh();
+      await tick();
+      for (const id of ['big', '1', '2', '3']) queue.add(id);
+      queue.jobs.get('big')!.data.memMb = 1000;
+      const ports = [{ begin: 31000, end: 31009 }];
+      const memOffer = (id: string, memMb: number) => ev({ executorId: 'e1', kind: 'offer', offer: { id, executorId: 'e1', hostname: 'h', resources: { cpus: 2, memMb, ports }, ttlMs: 10_000, advertiseHost: '10.0.0.1' } });
+      await leader.handleEvents([ev({ executorId: 'e1', kind: 'register', hostname: 'h', resources: { cpus: 2, memMb: 1024, ports }, running: [], pid: 1, advertiseHost: '10.0.0.1' }), memOffer('o1', 1024)]);
+      assert.equal(serviceLaunches().length, 1);
+      const first = launched().filter((t) => t.images.length > 0);
+      assert.deepEqual(first.map((t) => t.images[0]?.jobId), ['1', '2'], 'the big one (1000 MB) does not fit beside the service');
+      await leader.handleEvents(first.map((t, i) => update(t, { state: 'TASK_FINISHED', stage: 'done', result }, `u${i}`)));
+      // All but the service's 64 MB is free, and that is all it will ever be: 960 MB.
+      await leader.handleEvents([memOffer('o2', 960)]);
+      assert.deepEqual(launched().filter((t) => t.images.length > 0).slice(2).map((t) => t.images[0]?.jobId), ['3'], 'image work goes on');
     });
 
     it('scales down by killing the highest instances, and replaces an instance that ended', async () => {

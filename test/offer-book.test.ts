@@ -59,6 +59,24 @@ describe('OfferBook', () => {
     assert.equal(book.canOffer(5001), true, 'revive clears the refuse filter');
   });
 
+  it('decline with refuse 0 of an offer made before a release offers again at once: that release was the wake-up', () => {
+    // Two tasks on one cpu end together: the first one's release is offered (half a cpu), the
+    // second one's release finds that offer outstanding. The scheduler then declines the half
+    // (too small for a whole-cpu task): waiting for a further release would wait forever.
+    const book = new OfferBook(r(1, 1024));
+    book.makeOffer('o1', 0, 1000);
+    book.accept('o1', [r(0.5, 100), r(0.5, 100)], 1);
+    book.release(r(0.5, 100));
+    book.makeOffer('o2', 2, 1000);
+    book.release(r(0.5, 100));
+    assert.equal(book.canOffer(3), false, 'one offer at a time');
+    book.decline('o2', 0, 4);
+    assert.equal(book.canOffer(4), true, 'all of it is free and was never offered whole');
+    assert.deepEqual(book.makeOffer('o3', 4, 1000).resources, r(1, 1024));
+    book.decline('o3', 0, 5);
+    assert.equal(book.canOffer(5), false, 'nothing released since o3: wait for a release');
+  });
+
   it('expire and rescind return the offer id and free its resources', () => {
     const book = new OfferBook(r(1, 1024));
     book.makeOffer('o1', 0, 1000);

@@ -5,7 +5,7 @@
  * Executors can run in a network namespace whose link the suite cuts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -121,7 +121,7 @@ export class FaultStack {
       QUEUE_NAME: this.queueName,
       FILESERVER_URL: `http://${this.host}:${this.fsPort}`,
       UPLOAD_TOKEN: TOKEN,
-      LOG_LEVEL: 'info',
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info',
       // Several schedulers and executors on one machine: each its own free metrics port.
       METRICS_PORT: '0',
       ...env,
@@ -240,6 +240,15 @@ export class FaultStack {
     return counts;
   }
 
+  /** TEST_LOG_DIR=dir keeps every process's whole output, one file per process, for a run to read afterwards. */
+  private async keepLogs(): Promise<void> {
+    const root = process.env.TEST_LOG_DIR;
+    if (!root) return;
+    const dir = join(root, `${new Date().toISOString().replace(/[:.]/g, '-')}-${this.queueName}`);
+    await mkdir(dir, { recursive: true });
+    await Promise.all([...this.procs.values()].map((p) => writeFile(join(dir, `${p.name}.log`), p.lines.join('\n') + '\n')));
+  }
+
   /** The last lines of every process, for a failing scenario's message. */
   tail(lines = 15): string {
     return [...this.procs.values()].map((p) => `--- ${p.name}\n${p.lines.slice(-lines).join('\n')}`).join('\n');
@@ -250,6 +259,7 @@ export class FaultStack {
       if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
       await p.exited;
     }));
+    await this.keepLogs();
     await this.queue?.close().catch(() => undefined);
     this.redis?.disconnect();
     await this.source?.close();
