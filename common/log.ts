@@ -77,13 +77,18 @@ function destinationFor(write: ((line: string) => void) | undefined): Destinatio
   return pino.destination({ dest: 2, sync: true });
 }
 
-function wrap(p: pino.Logger): Logger {
+// Bindings are merged here rather than with pino's child(): a field given again (a child's
+// `epoch`, then a call's) appears once, with the latest value, as a JSON key must.
+function wrap(p: pino.Logger, bindings: LogFields): Logger {
+  const at = (level: 'debug' | 'info' | 'warn' | 'error') => (msg: string, fields?: LogFields) => {
+    if (p.isLevelEnabled(level)) p[level](fields ? { ...bindings, ...plainFields(fields) } : bindings, msg);
+  };
   return {
-    debug: (msg, fields) => p.debug(plainFields(fields ?? {}), msg),
-    info: (msg, fields) => p.info(plainFields(fields ?? {}), msg),
-    warn: (msg, fields) => p.warn(plainFields(fields ?? {}), msg),
-    error: (msg, fields) => p.error(plainFields(fields ?? {}), msg),
-    child: (fields) => wrap(p.child(plainFields(fields))),
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    child: (fields) => wrap(p, { ...bindings, ...plainFields(fields) }),
   };
 }
 
@@ -95,13 +100,13 @@ export function createLogger(base: LogFields = {}, level: LogLevel = envLevel(),
   const p = pino(
     {
       level,
-      base: plainFields(base),
+      base: undefined,
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
     destinationFor(write),
   );
-  return wrap(p);
+  return wrap(p, plainFields(base));
 }
 
 export const silentLogger: Logger = createLogger({}, 'silent', () => undefined);

@@ -24,8 +24,9 @@ interface Hit {
 function transcript() {
   const lines: string[] = [];
   const waiting: { re: RegExp; from: number; resolve: (hit: Hit) => void }[] = [];
-  const add = (line: string) => {
-    const index = lines.push(logfmtLine(line)) - 1;
+  const add = (raw: string) => {
+    const line = logfmtLine(raw);
+    const index = lines.push(line) - 1;
     for (const w of [...waiting]) {
       const match = index >= w.from ? line.match(w.re) : null;
       if (match) {
