@@ -9,9 +9,14 @@ const config = configOrExit('executor', () => loadExecutorConfig(process.env));
 
 const log = createLogger({ proc: config.executorId });
 let service: ExecutorService | undefined;
-onShutdownSignal(log, async () => {
-  await service?.close();
-  log.info('executor stopped');
-});
+onShutdownSignal(
+  log,
+  async () => {
+    const outcome = await service?.close();
+    log.info('executor stopped', { clean: outcome?.clean ?? true });
+    return outcome;
+  },
+  config.shutdownGraceMs,
+);
 service = await startExecutorService(config, log);
 notifyReady();

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../common/log.js';
+import { repeatedErrorLog } from '../common/redis.js';
 import { retryDelayMs, type ImageJobData, type ImageJobProgress, type ImageJobResult } from '../common/queue.js';
 
 export type QueuedJob = Job<ImageJobData, ImageJobResult>;
@@ -116,9 +117,17 @@ export class BullmqJobQueue implements JobQueue {
           retryDelayMs(job?.opts.backoff, attemptsMade, err instanceof RetryError ? err.retryAfterMs : undefined),
       },
     });
-    this.worker.on('error', (err) => log.warn('bullmq worker error', { error: err.message }));
+    // Connection errors reach these too, once per retry: the first and a summary per interval.
+    const workerErrors = repeatedErrorLog(log, 'bullmq worker', {});
+    this.worker.on('error', (err) => workerErrors.error(err));
+
     this.queue = new Queue<ImageJobData, ImageJobResult>(opts.queueName, { connection });
-    this.queue.on('error', (err) => log.warn('bullmq queue error', { error: err.message }));
+    const queueErrors = repeatedErrorLog(log, 'bullmq queue', {});
+    this.queue.on('error', (err) => queueErrors.error(err));
+    connection.on('ready', () => {
+      workerErrors.recovered();
+      queueErrors.recovered();
+    });
     this.jobKeyPrefix = this.queue.toKey('');
     connection.defineCommand('keepLocks', { numberOfKeys: 2, lua: KEEP_LOCKS });
   }

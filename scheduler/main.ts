@@ -10,8 +10,13 @@ const log = createLogger({ proc: 'scheduler', scheduler: config.schedulerId });
 
 const service = startSchedulerService(config, log);
 log.info('scheduler started', { queue: config.queueName, task: config.task, redis: config.redisUrl.replace(/\/\/[^@]*@/, '//***@') });
-onShutdownSignal(log, async () => {
-  await service.close();
-  log.info('scheduler stopped');
-});
+onShutdownSignal(
+  log,
+  async () => {
+    const outcome = await service.close();
+    log.info('scheduler stopped', { clean: outcome.clean });
+    return outcome;
+  },
+  config.shutdownGraceMs,
+);
 notifyReady();
