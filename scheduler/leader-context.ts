@@ -93,9 +93,11 @@ export async function settleRun(ctx: LeaderContext, task: LedgerTask, item: Ledg
   const run = { token: item.token, executorId: task.executorId, sourceUrl: item.sourceUrl, cancelled: item.cancelled };
   const action = applyCircuit(statusToJobAction(outcome, run), item, ctx.circuits, ctx.now());
   if (action.kind !== 'progress') item.settling = true;
+  // Read before applying: BullMQ counts the attempt on the job object once it is moved.
+  const attempt = `${item.job.attemptsMade + (action.kind === 'retry' || action.kind === 'fail' || action.kind === 'complete' ? 1 : 0)}/${item.job.opts.attempts ?? 1}`;
   let applied: AppliedOutcome;
   try {
-    applied = await applyJobAction(ctx.queue, ctx.log, item.job, item.token, action, task.executorId);
+    applied = await applyJobAction(ctx.queue, ctx.log, item.job, item.token, action, task.executorId, { state: outcome.state, stage: outcome.stage });
   } finally {
     item.settling = false;
   }
@@ -111,7 +113,7 @@ export async function settleRun(ctx: LeaderContext, task: LedgerTask, item: Ledg
     jobId: item.jobId,
     url: item.sourceUrl,
     outcome: action.kind,
-    attempt: `${item.job.attemptsMade + (action.kind === 'retry' || action.kind === 'fail' || action.kind === 'complete' ? 1 : 0)}/${item.job.opts.attempts ?? 1}`,
+    attempt,
     atMs: ctx.now(),
   };
   if (action.kind === 'complete') record.output = action.result.name;
