@@ -79,4 +79,23 @@ describe('the first SIGTERM stops a process with Redis gone', { skip: redisServe
       assert.deepEqual(connections, [...new Set(connections)], 'one "redis error" line per connection');
     });
   }
+
+  it('scheduler: says when Redis is back, then stops cleanly (exit 0) on SIGTERM', { timeout: 60_000 }, async (t) => {
+    const first = await startPrivateRedis();
+    const port = Number(new URL(first.url).port);
+    const proc = startProcess(main('scheduler'), { REDIS_URL: first.url, QUEUE_NAME: freshQueueName('shutdown'), SHUTDOWN_GRACE_MS: '10000', LOG_LEVEL: 'info' });
+    t.after(() => proc.signal('SIGKILL'));
+    await proc.waitFor(/"msg":"leading"/);
+    await first.stop();
+    await proc.waitFor(/"msg":"redis error"/);
+    const second = await startPrivateRedis({ port });
+    t.after(() => second.stop());
+    await proc.waitFor(/"msg":"redis reconnected"/);
+    proc.signal('SIGTERM');
+    assert.equal(await proc.exited, 0, proc.output());
+    const lines = jsonLogLines(proc.output());
+    const back = lines.find((l) => l.msg === 'redis reconnected');
+    assert.ok(typeof back?.errors === 'number' && back.errors >= 1, proc.output());
+    assert.deepEqual(lines.find((l) => l.msg === 'scheduler stopped')?.clean, true, proc.output());
+  });
 });
