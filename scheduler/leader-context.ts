@@ -43,6 +43,8 @@ export interface OutcomeRecord {
   reason?: ErrorCode;
   output?: string;
   attempt: string;
+  /** The job will not run again: completed, failed for good, or a retry with no attempts left. */
+  final: boolean;
   atMs: number;
 }
 
@@ -94,7 +96,9 @@ export async function settleRun(ctx: LeaderContext, task: LedgerTask, item: Ledg
   const action = applyCircuit(statusToJobAction(outcome, run), item, ctx.circuits, ctx.now());
   if (action.kind !== 'progress') item.settling = true;
   // Read before applying: BullMQ counts the attempt on the job object once it is moved.
-  const attempt = `${item.job.attemptsMade + (action.kind === 'retry' || action.kind === 'fail' || action.kind === 'complete' ? 1 : 0)}/${item.job.opts.attempts ?? 1}`;
+  const attempts = item.job.opts.attempts ?? 1;
+  const attempt = `${item.job.attemptsMade + (action.kind === 'retry' || action.kind === 'fail' || action.kind === 'complete' ? 1 : 0)}/${attempts}`;
+  const final = action.kind === 'complete' || action.kind === 'fail' || (action.kind === 'retry' && item.job.attemptsMade + 1 >= attempts);
   let applied: AppliedOutcome;
   try {
     applied = await applyJobAction(ctx.queue, ctx.log, item.job, item.token, action, task.executorId, { state: outcome.state, stage: outcome.stage });
@@ -114,6 +118,7 @@ export async function settleRun(ctx: LeaderContext, task: LedgerTask, item: Ledg
     url: item.sourceUrl,
     outcome: action.kind,
     attempt,
+    final,
     atMs: ctx.now(),
   };
   if (action.kind === 'complete') record.output = action.result.name;
