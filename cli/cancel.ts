@@ -8,6 +8,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { cancelJobs, describeSummary } from '../client/cancel-jobs.js';
 import { loadClientConfig } from '../client/client-config.js';
+import { ConfigError } from '../common/config.js';
 import { keysFor } from '../common/keys.js';
 import type { ImageJobData } from '../common/queue.js';
 import { redisAnswers } from '../common/redis.js';
@@ -68,6 +69,6 @@ main(process.argv.slice(2)).then(
   (code) => (process.exitCode = code),
   (err: unknown) => {
     console.error(`cancel: ${(err as Error).message}`);
-    process.exitCode = 1;
+    process.exitCode = err instanceof ConfigError ? 2 : 1;
   },
 );

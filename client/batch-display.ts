@@ -4,6 +4,7 @@
  * printed above the bar, which is then redrawn. Elsewhere: a plain progress line every few
  * seconds and the pipeline's lines passed through, as a log file wants them.
  */
+import { prettyLine } from '../common/log.js';
 import { ChildLogSummary } from './child-log-summary.js';
 import { renderProgressBar, renderProgressLine } from './progress-bar.js';
 import type { BatchProgress } from './watch-jobs.js';
@@ -37,7 +38,10 @@ export class BatchDisplay {
       this.err.write(`${line}\n`);
       return;
     }
-    if (!this.summary.add(line)) this.above(this.err, line);
+    if (this.summary.add(line)) return;
+    // Children log JSON (their stderr is a pipe); on a terminal, show it as a person reads it.
+    const bar = line.indexOf('| ');
+    this.above(this.err, bar < 0 ? prettyLine(line) : `${line.slice(0, bar + 2)}${prettyLine(line.slice(bar + 2))}`);
   }
 
   progress(p: BatchProgress): void {

@@ -4,6 +4,7 @@
  * Understands the lines as launch-stack forwards them (`name | <log line>`), whether the log
  * line is JSON (pino), pino-pretty or logfmt-style text.
  */
+import { prettyLine } from '../common/log.js';
 
 export interface ChildLogLine {
   process: string;
@@ -25,7 +26,7 @@ export function parseChildLine(line: string): ChildLogLine | undefined {
       const level = typeof entry.level === 'number' ? PINO_LEVELS[entry.level] : levelOf(String(entry.level ?? ''));
       const message = entry.msg ?? entry.message;
       if (level === undefined) return undefined;
-      return { process, level, message: typeof message === 'string' ? message : '(no message)', text: body };
+      return { process, level, message: typeof message === 'string' ? message : '(no message)', text: prettyLine(body) };
     } catch {
       // not JSON after all: read it as text
     }
@@ -63,7 +64,9 @@ export class ChildLogSummary {
     const key = `${parsed.level.toUpperCase()} ${processKind(parsed.process)}: ${parsed.message}`;
     const group = this.groups.get(key) ?? { level: parsed.level, count: 0, examples: [] };
     group.count += 1;
-    if (group.examples.length < this.examplesPerMessage) group.examples.push(line.length > 300 ? `${line.slice(0, 300)}...` : line);
+    const bar = line.indexOf('| ');
+    const example = bar < 0 ? parsed.text : `${line.slice(0, bar + 2)}${parsed.text}`;
+    if (group.examples.length < this.examplesPerMessage) group.examples.push(example.length > 300 ? `${example.slice(0, 300)}...` : example);
     this.groups.set(key, group);
     return true;
   }

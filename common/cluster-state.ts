@@ -49,6 +49,8 @@ export interface PublishedOutcome {
   reason?: string;
   output?: string;
   attempt: string;
+  /** The job will not run again (absent from states published before it was added). */
+  final?: boolean;
   atMs: number;
 }
 

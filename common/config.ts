@@ -2,6 +2,8 @@
  * Environment parsing shared by every process: read all settings, collect every problem,
  * then fail once with the full list (instead of one error per restart).
  */
+import { logLevelProblem } from './log.js';
+
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
   constructor(readonly problems: string[]) {
@@ -97,8 +99,14 @@ export class EnvReader {
     this.problems.push(message);
   }
 
-  /** Throws one ConfigError listing every problem, or returns the frozen config. */
+  /**
+   * Throws one ConfigError listing every problem, or returns the frozen config. LOG_LEVEL is
+   * every process's setting (createLogger reads it), so it is checked here, where no process
+   * or CLI can skip it.
+   */
   done<T extends object>(config: T): Readonly<T> {
+    const levelProblem = logLevelProblem(this.env.LOG_LEVEL);
+    if (levelProblem !== undefined) this.problems.push(levelProblem);
     if (this.problems.length > 0) throw new ConfigError(this.problems);
     return Object.freeze(config);
   }

@@ -1,9 +1,15 @@
 /**
- * Minimal logfmt-style logger: one line per event, readable in a terminal and greppable.
- * LOG_LEVEL=debug|info|warn|error|silent.
+ * pino behind a small interface: one JSON object per line when stderr is a pipe or a file (for
+ * log collectors and grep), one readable line when it is a terminal. Both are written
+ * synchronously, never through a worker-thread transport, so lines written just before
+ * process.exit() are not lost. LOG_LEVEL=trace|debug|info|warn|error|fatal|silent, validated
+ * with the rest of the configuration (common/config.ts).
  */
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
-const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
+import { pino, type DestinationStream } from 'pino';
+import { prettyFactory } from 'pino-pretty';
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export type LogFields = Record<string, unknown>;
 
@@ -15,39 +21,92 @@ export interface Logger {
   child(fields: LogFields): Logger;
 }
 
-function formatValue(value: unknown): string {
-  if (value instanceof Error) value = value.message;
-  const text = typeof value === 'string' ? value : JSON.stringify(value);
-  return text !== undefined && /[\s="]/.test(text) ? JSON.stringify(text) : String(text);
+export function isLogLevel(value: string): value is LogLevel {
+  return (LOG_LEVELS as readonly string[]).includes(value);
 }
 
-export function formatLine(level: LogLevel, msg: string, fields: LogFields): string {
-  const parts = Object.entries(fields)
-    .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => `${k}=${formatValue(v)}`);
-  return [level.toUpperCase().padEnd(5), msg, ...parts].join(' ');
+/** The problem with a LOG_LEVEL value, or undefined when it is absent or one of LOG_LEVELS. */
+export function logLevelProblem(value: string | undefined): string | undefined {
+  const text = value?.trim();
+  if (text === undefined || text === '' || isLogLevel(text)) return undefined;
+  return `LOG_LEVEL=${JSON.stringify(text)} is not a log level (${LOG_LEVELS.join(', ')})`;
 }
 
-function parseLevel(value: string | undefined): LogLevel {
-  return value !== undefined && value in ORDER ? (value as LogLevel) : 'info';
+/** LOG_LEVEL from the environment; an invalid one is reported by the config check, so 'info' meanwhile. */
+function envLevel(): LogLevel {
+  const text = process.env.LOG_LEVEL?.trim();
+  return text !== undefined && isLogLevel(text) ? text : 'info';
 }
 
-export function createLogger(
-  base: LogFields = {},
-  level: LogLevel = parseLevel(process.env.LOG_LEVEL),
-  write: (line: string) => void = (line) => process.stderr.write(line + '\n'),
-): Logger {
-  const emit = (at: LogLevel, msg: string, fields?: LogFields) => {
-    if (ORDER[at] < ORDER[level]) return;
-    write(formatLine(at, msg, { ...base, ...fields }));
+/** `Error`s in fields become their message (and `<field>Code` when they carry a code). */
+export function plainFields(fields: LogFields): LogFields {
+  const out: LogFields = {};
+  for (const [key, value] of Object.entries(fields)) {
+    if (value === undefined) continue;
+    if (value instanceof Error) {
+      out[key] = value.message;
+      const code = (value as { code?: unknown }).code;
+      if (typeof code === 'string' || typeof code === 'number') out[`${key}Code`] = code;
+    } else out[key] = value;
+  }
+  return out;
+}
+
+const pretty = prettyFactory({ colorize: process.stderr.isTTY === true, singleLine: true, errorLikeObjectKeys: [], translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
+
+/** A JSON log line from another process made readable (a launcher on a terminal); other lines unchanged. */
+export function prettyLine(line: string): string {
+  if (!line.startsWith('{')) return line;
+  try {
+    const parsed: unknown = JSON.parse(line);
+    if (typeof parsed !== 'object' || parsed === null || !('msg' in parsed)) return line;
+    return pretty(parsed).replace(/\n$/, '');
+  } catch {
+    return line;
+  }
+}
+
+/** True when this process's logs go to a terminal, and so are written readable rather than as JSON. */
+export function logsToTerminal(): boolean {
+  return process.stderr.isTTY === true;
+}
+
+function destinationFor(write: ((line: string) => void) | undefined): DestinationStream {
+  if (write) return { write: (chunk: string) => write(chunk.replace(/\n$/, '')) };
+  if (logsToTerminal()) return { write: (chunk: string) => void process.stderr.write(pretty(chunk)) };
+  return pino.destination({ dest: 2, sync: true });
+}
+
+// Bindings are merged here rather than with pino's child(): a field given again (a child's
+// `epoch`, then a call's) appears once, with the latest value, as a JSON key must.
+function wrap(p: pino.Logger, bindings: LogFields): Logger {
+  const at = (level: 'debug' | 'info' | 'warn' | 'error') => (msg: string, fields?: LogFields) => {
+    if (p.isLevelEnabled(level)) p[level](fields ? { ...bindings, ...plainFields(fields) } : bindings, msg);
   };
   return {
-    debug: (msg, fields) => emit('debug', msg, fields),
-    info: (msg, fields) => emit('info', msg, fields),
-    warn: (msg, fields) => emit('warn', msg, fields),
-    error: (msg, fields) => emit('error', msg, fields),
-    child: (fields) => createLogger({ ...base, ...fields }, level, write),
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    child: (fields) => wrap(p, { ...bindings, ...plainFields(fields) }),
   };
 }
 
-export const silentLogger: Logger = createLogger({}, 'silent');
+/**
+ * A logger writing to stderr, or to `write` one line (without its newline) at a time (tests).
+ * Lines are JSON: `{"level":"info","time":"...",<base>,<fields>,"msg":".."}`.
+ */
+export function createLogger(base: LogFields = {}, level: LogLevel = envLevel(), write?: (line: string) => void): Logger {
+  const p = pino(
+    {
+      level,
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destinationFor(write),
+  );
+  return wrap(p, plainFields(base));
+}
+
+export const silentLogger: Logger = createLogger({}, 'silent', () => undefined);

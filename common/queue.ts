@@ -23,13 +23,17 @@ export interface ImageJobResult extends TaskResult {
   taskId: string;
 }
 
-/** What `job.progress` holds while the task runs. */
+/**
+ * What `job.progress` holds while the task runs, and after it ended: TASK_FINISHED at stage
+ * `done` with the output's name, or the failed run's state and stage with its message.
+ */
 export interface ImageJobProgress {
   state: string;
   stage: string;
   executorId: string;
   taskId: string;
   message?: string;
+  output?: string;
 }
 
 export interface JobPolicy {

@@ -1,5 +1,30 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import type { Logger } from './log.js';
+import type { Logger, LogFields } from './log.js';
+import { RepeatLimiter } from './repeat-limiter.js';
+
+/** While a server stays unreachable, one summary line per this interval instead of a line per retry. */
+export const ERROR_SUMMARY_INTERVAL_MS = 30_000;
+
+/**
+ * An 'error' listener that logs the first error of a run, then at most one summary per
+ * interval; `recovered()` (call it when the connection is back) says whether a run ended and logs it.
+ */
+export function repeatedErrorLog(log: Logger, what: string, fields: LogFields, intervalMs = ERROR_SUMMARY_INTERVAL_MS) {
+  const limiter = new RepeatLimiter(intervalMs);
+  return {
+    error(err: Error): void {
+      const verdict = limiter.error(Date.now());
+      if (verdict.kind === 'first') log.warn(`${what} error`, { ...fields, error: err });
+      else if (verdict.kind === 'summary') {
+        const windowS = Math.round(verdict.windowMs / 1000);
+        log.warn(`${what} still unreachable, ${verdict.count} errors in the last ${windowS}s`, { ...fields, errors: verdict.count, windowS, error: err });
+      }
+    },
+    recovered(): { errors: number; downMs: number } | undefined {
+      return limiter.recovered(Date.now());
+    },
+  };
+}
 
 /**
  * Every long-lived connection is made here: BullMQ needs `maxRetriesPerRequest: null`, and
@@ -16,11 +41,13 @@ export function createRedis(url: string, log: Logger, name: string, extra: Redis
     ...extra,
   });
   let wasReady = false;
+  const errors = repeatedErrorLog(log, 'redis', { connection: name });
   redis.on('ready', () => {
-    if (wasReady) log.info('redis reconnected', { connection: name });
+    const run = errors.recovered();
+    if (wasReady || run) log.info(wasReady ? 'redis reconnected' : 'redis connected', { connection: name, errors: run?.errors, downMs: run?.downMs });
     wasReady = true;
   });
-  redis.on('error', (err: Error) => log.warn('redis error', { connection: name, error: err.message }));
+  redis.on('error', (err: Error) => errors.error(err));
   return redis;
 }
 

@@ -25,6 +25,8 @@ export interface ExecutorConfig {
   ackResendMs: number;
   stageUpdateMs: number;
   shutdownAckWaitMs: number;
+  /** On SIGTERM, the whole drain (running tasks, acknowledgements) gets this long; then it is abandoned. */
+  shutdownGraceMs: number;
   services: { healthIntervalMs: number; startTimeoutMs: number; healthFailures: number };
   /** An inbox read overdue by this much is abandoned and its connection re-made. */
   inboxReadGraceMs: number;
@@ -90,6 +92,8 @@ export function loadExecutorConfig(env: Record<string, string | undefined>): Rea
     ackResendMs: r.int('ACK_RESEND_MS', 5_000, { min: 50 }),
     stageUpdateMs: r.int('STAGE_UPDATE_MS', 500, { min: 0 }),
     shutdownAckWaitMs: r.int('SHUTDOWN_ACK_WAIT_MS', 10_000, { min: 0 }),
+    // Below the 60 s `npm start` gives an executor before SIGKILL.
+    shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', 50_000, { min: 100 }),
     services: {
       healthIntervalMs: r.int('SERVICE_HEALTH_INTERVAL_MS', 2_000, { min: 100 }),
       startTimeoutMs: r.int('SERVICE_START_TIMEOUT_MS', 10_000, { min: 500 }),

@@ -6,6 +6,7 @@
 import { keysFor, SCHEDULER_INBOX_MAX_LEN } from '../common/keys.js';
 import type { Logger } from '../common/log.js';
 import { createRedis } from '../common/redis.js';
+import { withinGrace, type StopOutcome } from '../common/shutdown.js';
 import { parseLease } from '../scheduler/leader-lease.js';
 import { decodeCall, encodeEvent } from '../protocol/codec.js';
 import { decodingHandler, oneByOne } from '../transport/decoding-handler.js';
@@ -20,7 +21,8 @@ import { createBatchUploader, createUploader } from './upload.js';
 
 export interface ExecutorService {
   executor: Executor;
-  close(): Promise<void>;
+  /** Drains, within SHUTDOWN_GRACE_MS; past it, says what it abandoned. */
+  close(): Promise<StopOutcome>;
 }
 
 /** The alive key outlives several missed heartbeats; the leader judges by its value moving, not by its TTL. */
@@ -111,10 +113,20 @@ export async function startExecutorService(config: Readonly<ExecutorConfig>, log
   return {
     executor,
     async close() {
-      await executor.drain();
-      await inbox?.close();
+      // With Redis away the drain's sends wait for a reconnect that may never come: bounded.
+      const drained = (async () => {
+        await executor.drain();
+        await inbox?.close();
+      })();
+      const outcome = await withinGrace(
+        drained,
+        config.shutdownGraceMs,
+        () => `${executor.runningTasks} running tasks, ${executor.runningServices} service instances (redis ${commands.status})`,
+      );
+      if (!outcome.clean) log.error('stop abandoned after the grace period', { graceMs: config.shutdownGraceMs, abandoned: outcome.abandoned });
       commands.disconnect();
       inboxConnection.disconnect();
+      return outcome;
     },
   };
 }

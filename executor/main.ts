@@ -15,11 +15,16 @@ const log = createLogger({ proc: config.executorId });
 const metrics = new ExecutorMetrics();
 let metricsServer: MetricsServer | undefined;
 let service: ExecutorService | undefined;
-onShutdownSignal(log, async () => {
-  await service?.close();
-  await metricsServer?.close();
-  log.info('executor stopped');
-});
+onShutdownSignal(
+  log,
+  async () => {
+    const outcome = await service?.close();
+    await metricsServer?.close();
+    log.info('executor stopped', { clean: outcome?.clean ?? true });
+    return outcome;
+  },
+  config.shutdownGraceMs,
+);
 // The metrics port first: a taken one stops the process before it registers and offers.
 metricsServer = await startMetricsServerOrExit('executor', config.metrics, metrics, log);
 service = await startExecutorService(config, log, metrics);

@@ -9,7 +9,9 @@ import { randomUUID } from 'node:crypto';
 import { Job, MetricsTime, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../common/log.js';
+import { repeatedErrorLog } from '../common/redis.js';
 import { retryDelayMs, type ImageJobData, type ImageJobProgress, type ImageJobResult } from '../common/queue.js';
+import type { RetryOutcome } from './outcome-report.js';
 
 export type QueuedJob = Job<ImageJobData, ImageJobResult>;
 
@@ -31,11 +33,12 @@ export interface JobQueue {
    */
   keepLocks(items: readonly { jobId: string; token: string }[], durationMs: number): Promise<string[]>;
   progress(job: QueuedJob, progress: ImageJobProgress): Promise<void>;
-  complete(job: QueuedJob, token: string, result: ImageJobResult): Promise<void>;
+  /** Completes the job, leaving `progress` as its final progress (in the same round trip where it can). */
+  complete(job: QueuedJob, token: string, result: ImageJobResult, progress?: ImageJobProgress): Promise<void>;
   /** Fails the attempt; the job's attempts and backoff decide whether it runs again. */
-  retry(job: QueuedJob, token: string, message: string, retryAfterMs?: number): Promise<void>;
+  retry(job: QueuedJob, token: string, message: string, retryAfterMs?: number, progress?: ImageJobProgress): Promise<RetryOutcome>;
   /** Fails the job for good, whatever attempts are left. */
-  failForGood(job: QueuedJob, token: string, message: string): Promise<void>;
+  failForGood(job: QueuedJob, token: string, message: string, progress?: ImageJobProgress): Promise<void>;
   /** Back to waiting without spending an attempt; only the lock's holder can. `data` is merged into the job's first. */
   requeue(jobId: string, token: string, data?: Partial<ImageJobData>): Promise<void>;
   /**
@@ -120,9 +123,17 @@ export class BullmqJobQueue implements JobQueue {
           retryDelayMs(job?.opts.backoff, attemptsMade, err instanceof RetryError ? err.retryAfterMs : undefined),
       },
     });
-    this.worker.on('error', (err) => log.warn('bullmq worker error', { error: err.message }));
+    // Connection errors reach these too, once per retry: the first and a summary per interval.
+    const workerErrors = repeatedErrorLog(log, 'bullmq worker', {});
+    this.worker.on('error', (err) => workerErrors.error(err));
+
     this.queue = new Queue<ImageJobData, ImageJobResult>(opts.queueName, { connection });
-    this.queue.on('error', (err) => log.warn('bullmq queue error', { error: err.message }));
+    const queueErrors = repeatedErrorLog(log, 'bullmq queue', {});
+    this.queue.on('error', (err) => queueErrors.error(err));
+    connection.on('ready', () => {
+      workerErrors.recovered();
+      queueErrors.recovered();
+    });
     this.jobKeyPrefix = this.queue.toKey('');
     connection.defineCommand('keepLocks', { numberOfKeys: 2, lua: KEEP_LOCKS });
   }
@@ -153,16 +164,18 @@ export class BullmqJobQueue implements JobQueue {
     await job.updateProgress({ ...progress });
   }
 
-  async complete(job: QueuedJob, token: string, result: ImageJobResult): Promise<void> {
-    await job.moveToCompleted(result, token, false);
+  async complete(job: QueuedJob, token: string, result: ImageJobResult, progress?: ImageJobProgress): Promise<void> {
+    await withFinalProgress(job, progress, job.moveToCompleted(result, token, false));
   }
 
-  async retry(job: QueuedJob, token: string, message: string, retryAfterMs?: number): Promise<void> {
-    await job.moveToFailed(new RetryError(message, retryAfterMs), token, false);
+  async retry(job: QueuedJob, token: string, message: string, retryAfterMs?: number, progress?: ImageJobProgress): Promise<RetryOutcome> {
+    await withFinalProgress(job, progress, job.moveToFailed(new RetryError(message, retryAfterMs), token, false));
+    // BullMQ sets finishedOn only when the job failed for good, and delay to the backoff it chose.
+    return job.finishedOn === undefined ? { retrying: true, delayMs: job.delay } : { retrying: false };
   }
 
-  async failForGood(job: QueuedJob, token: string, message: string): Promise<void> {
-    await job.moveToFailed(new UnrecoverableError(message), token, false);
+  async failForGood(job: QueuedJob, token: string, message: string, progress?: ImageJobProgress): Promise<void> {
+    await withFinalProgress(job, progress, job.moveToFailed(new UnrecoverableError(message), token, false));
   }
 
   async requeue(jobId: string, token: string, data?: Partial<ImageJobData>): Promise<void> {
@@ -221,6 +234,17 @@ export class BullmqJobQueue implements JobQueue {
   async close(): Promise<void> {
     await Promise.allSettled([this.worker.close(), this.queue.close()]);
   }
+}
+
+/**
+ * The progress write goes out with the move: both are issued in the same tick, so with
+ * auto-pipelining they share one write to Redis instead of costing a round trip each. The move
+ * decides; a progress that could not be written (the job already gone) is not worth failing it for.
+ */
+async function withFinalProgress(job: QueuedJob, progress: ImageJobProgress | undefined, move: Promise<unknown>): Promise<void> {
+  const written = progress ? job.updateProgress({ ...progress }).catch(() => undefined) : undefined;
+  await move;
+  await written;
 }
 
 /** BullMQ errors meaning "this job is no longer ours": retrying the same call cannot help. */

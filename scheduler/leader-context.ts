@@ -43,6 +43,8 @@ export interface OutcomeRecord {
   reason?: ErrorCode;
   output?: string;
   attempt: string;
+  /** The job will not run again: completed, failed for good, or a retry with no attempts left. */
+  final: boolean;
   atMs: number;
 }
 
@@ -95,11 +97,13 @@ export async function settleRun(ctx: LeaderContext, task: LedgerTask, item: Ledg
   const run = { token: item.token, executorId: task.executorId, sourceUrl: item.sourceUrl, cancelled: item.cancelled };
   const action = applyCircuit(statusToJobAction(outcome, run), item, ctx.circuits, ctx.now());
   if (action.kind !== 'progress') item.settling = true;
-  // BullMQ counts the attempt on the job object once it is completed or failed: read it before.
-  const attemptsBefore = item.job.attemptsMade;
+  // Read before applying: BullMQ counts the attempt on the job object once it is moved.
+  const attempts = item.job.opts.attempts ?? 1;
+  const attempt = `${item.job.attemptsMade + (action.kind === 'retry' || action.kind === 'fail' || action.kind === 'complete' ? 1 : 0)}/${attempts}`;
+  const final = action.kind === 'complete' || action.kind === 'fail' || (action.kind === 'retry' && item.job.attemptsMade + 1 >= attempts);
   let applied: AppliedOutcome;
   try {
-    applied = await applyJobAction(ctx.queue, ctx.log, item.job, item.token, action, task.executorId);
+    applied = await applyJobAction(ctx.queue, ctx.log, item.job, item.token, action, task.executorId, { state: outcome.state, stage: outcome.stage });
   } finally {
     item.settling = false;
   }
@@ -119,7 +123,8 @@ export async function settleRun(ctx: LeaderContext, task: LedgerTask, item: Ledg
     jobId: item.jobId,
     url: item.sourceUrl,
     outcome: action.kind,
-    attempt: `${attemptsBefore + (action.kind === 'retry' || action.kind === 'fail' || action.kind === 'complete' ? 1 : 0)}/${item.job.opts.attempts ?? 1}`,
+    attempt,
+    final,
     atMs: ctx.now(),
   };
   if (action.kind === 'complete') record.output = action.result.name;

@@ -23,8 +23,13 @@ const metrics = await startMetricsServerOrExit(
 service = startSchedulerService(config, log);
 const running = service;
 log.info('scheduler started', { queue: config.queueName, task: config.task, redis: config.redisUrl.replace(/\/\/[^@]*@/, '//***@') });
-onShutdownSignal(log, async () => {
-  await Promise.all([running.close(), metrics?.close()]);
-  log.info('scheduler stopped');
-});
+onShutdownSignal(
+  log,
+  async () => {
+    const [outcome] = await Promise.all([running.close(), metrics?.close()]);
+    log.info('scheduler stopped', { clean: outcome.clean });
+    return outcome;
+  },
+  config.shutdownGraceMs,
+);
 notifyReady();

@@ -10,6 +10,7 @@ import { describeError } from '../common/errors.js';
 import { keysFor, type Keys } from '../common/keys.js';
 import type { Logger } from '../common/log.js';
 import { createRedis } from '../common/redis.js';
+import { withinGrace, type StopOutcome } from '../common/shutdown.js';
 import { parseService, type ServiceDef } from '../common/service-def.js';
 import { decodeEvent, encodeCall } from '../protocol/codec.js';
 import { decodingHandler } from '../transport/decoding-handler.js';
@@ -30,7 +31,8 @@ export interface SchedulerService {
   epoch(): number | undefined;
   /** BullMQ's Prometheus export of the queue (see scheduler/metrics.ts). */
   queueMetrics(): Promise<string>;
-  close(): Promise<void>;
+  /** Hands over and disconnects, within SHUTDOWN_GRACE_MS; past it, says what it abandoned. */
+  close(): Promise<StopOutcome>;
 }
 
 
@@ -184,24 +186,32 @@ export function startSchedulerService(config: Readonly<SchedulerConfig>, log: Lo
       clearInterval(presenceTimer);
       const current = term;
       term = undefined;
-      // Bounded: with Redis away, nothing below could finish; the lease then simply expires.
+      // Bounded: with Redis away nothing below can finish (commands wait for a reconnect), and
+      // the lease then simply expires.
+      let step = 'removing its presence';
       const done = (async () => {
         if (current) {
           log.info('handing over leadership', { runningTasks: current.leader.activeTasks });
           for (const t of current.timers) clearInterval(t);
           // Stop reading first: events must stay pending for the next leader, not be consumed by a leader that has stopped.
+          step = 'closing the status inbox';
           await current.inbox.close();
+          step = `handing over ${current.leader.activeTasks} running tasks`;
           await current.leader.handover();
+          step = 'releasing the lease';
           await lease.release().catch((err) => log.warn('could not release the lease; it expires on its own', { error: describeError(err) }));
         }
+        step = 'removing its presence';
         await commands.del(keys.schedulerPresence(config.schedulerId)).catch(() => undefined);
+        step = 'closing the queue';
         await queue.close();
       })();
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), config.shutdownGraceMs)));
-      if ((await Promise.race([done, timeout])) === 'timeout') log.warn('shutdown did not finish in time; leaving anyway', { graceMs: config.shutdownGraceMs });
-      clearTimeout(timer);
+      const outcome = await withinGrace(done, config.shutdownGraceMs, () => `${step} (redis ${commands.status})`);
+      if (!outcome.clean) {
+        log.error('stop abandoned after the grace period', { graceMs: config.shutdownGraceMs, abandoned: outcome.abandoned, leaseExpiresOnItsOwn: current !== undefined });
+      }
       for (const c of [commands, inboxConnection, bullConnection, subscriber]) c.disconnect();
+      return outcome;
     },
   };
 }

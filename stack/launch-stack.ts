@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import type { Logger } from '../common/log.js';
+import { logsToTerminal, type Logger } from '../common/log.js';
 import { redisAnswers } from '../common/redis.js';
 import { DEFAULT_EXECUTOR_PORTS } from '../executor/config.js';
 import { freePort, portIsFree } from './free-port.js';
@@ -123,7 +123,7 @@ export async function launchStack(opts: StackOptions, log: Logger): Promise<Runn
   const startChild = (role: Role, name: string, env: Record<string, string>): SupervisedChild => {
     const child = new SupervisedChild(
       { name, script: mainOf(role), env: { ...baseEnv, ...env } },
-      { log, output, policy: opts.restartPolicy ?? DEFAULT_RESTART_POLICY, onGiveUp: (reason) => reportGiveUp({ process: name, reason }) },
+      { log, output, pretty: opts.output === undefined && logsToTerminal(), policy: opts.restartPolicy ?? DEFAULT_RESTART_POLICY, onGiveUp: (reason) => reportGiveUp({ process: name, reason }) },
     );
     children.push({ role, child });
     return child;

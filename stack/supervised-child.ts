@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import type { Logger } from '../common/log.js';
+import { prettyLine, type Logger } from '../common/log.js';
 import { nextRestart, type Death, type RestartPolicy } from './restart-policy.js';
 import { StackError } from './stack-error.js';
 
@@ -22,6 +22,8 @@ export interface ChildSpec {
 export interface SupervisionOptions {
   log: Logger;
   output: (line: string) => void;
+  /** Children log JSON lines (their stderr is a pipe): made readable when the output is a terminal. */
+  pretty?: boolean;
   policy: Readonly<RestartPolicy>;
   /** Called once, when the child kept dying and is left dead. */
   onGiveUp: (reason: string) => void;
@@ -87,7 +89,9 @@ export class SupervisedChild {
     this.proc = proc;
     this.startedAtMs = Date.now();
     for (const stream of [proc.stdout, proc.stderr]) {
-      if (stream) createInterface({ input: stream }).on('line', (line) => this.opts.output(`${this.spec.name.padEnd(PREFIX_WIDTH)}| ${line}`));
+      if (stream) createInterface({ input: stream }).on('line', (line) =>
+          this.opts.output(`${this.spec.name.padEnd(PREFIX_WIDTH)}| ${this.opts.pretty === true ? prettyLine(line) : line}`),
+        );
     }
     // A failed spawn (EAGAIN, ENOMEM) is followed by 'close', which handles it as a death;
     // without a listener the error would crash the launcher.

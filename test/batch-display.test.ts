@@ -109,6 +109,20 @@ test('BatchDisplay on a TTY: the bar is redrawn in place, warnings are held back
   assert.deepEqual(summary.slice(0, 2), ['the pipeline logged 1 warning/error line:', '  1 x WARN executor: download failed']);
 });
 
+test('BatchDisplay on a TTY: a child JSON log line above the bar reads as text, its warnings are summarised as text', () => {
+  const out = fakeStream(true);
+  const err = fakeStream(true);
+  const display = new BatchDisplay(out, err);
+  display.progress(p({ completed: 1, elapsedMs: 1000 }));
+  display.childLine('scheduler   | {"level":"info","time":"2026-11-22T05:00:00.000Z","proc":"scheduler","msg":"leading","epoch":3}');
+  display.childLine('executor-1  | {"level":"warn","time":"2026-11-22T05:00:01.000Z","proc":"executor-1","msg":"task ended","state":"TASK_FAILED"}');
+  const summary = display.finish();
+  assert.match(err.text, /^scheduler {3}\| \[\d\d:\d\d:\d\d\.\d{3}\] INFO: leading .*"epoch":3/);
+  assert.doesNotMatch(err.text, /"level"/);
+  assert.deepEqual(summary.slice(0, 2), ['the pipeline logged 1 warning/error line:', '  1 x WARN executor: task ended']);
+  assert.ok(summary.some((l) => /WARN: task ended/.test(l) && !l.includes('"level"')), summary.join('\n'));
+});
+
 test('BatchDisplay on a pipe: plain progress lines at most every 2 s, child lines passed through', () => {
   const out = fakeStream(false);
   const err = fakeStream(false);

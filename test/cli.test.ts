@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
+import { logfmtText } from './helpers/log-lines.js';
 import { freshQueueName, testRedisUrl } from './helpers/redis.js';
 
 const cli = (name: string) => fileURLToPath(new URL(`../cli/${name}.js`, import.meta.url));
@@ -36,11 +37,11 @@ function run(script: string, args: string[], env: Record<string, string>, onStdo
     });
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
-      onStderr?.(stderr, () => child.kill('SIGTERM'));
+      onStderr?.(logfmtText(stderr), () => child.kill('SIGTERM'));
     });
     child.on('exit', (code) => {
       clearTimeout(guard);
-      resolve({ code, stdout, stderr });
+      resolve({ code, stdout, stderr: logfmtText(stderr) });
     });
   });
 }

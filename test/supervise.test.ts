@@ -12,6 +12,7 @@ import { createLogger } from '../common/log.js';
 import { launchStack, schedulerNames, type StackOptions } from '../stack/launch-stack.js';
 import { DEFAULT_RESTART_POLICY, type RestartPolicy } from '../stack/restart-policy.js';
 import { loadStackConfig } from '../stack/stack-config.js';
+import { logfmtLine } from './helpers/log-lines.js';
 import { freshQueueName, testRedisUrl } from './helpers/redis.js';
 
 interface Hit {
@@ -23,7 +24,8 @@ interface Hit {
 function transcript() {
   const lines: string[] = [];
   const waiting: { re: RegExp; from: number; resolve: (hit: Hit) => void }[] = [];
-  const add = (line: string) => {
+  const add = (raw: string) => {
+    const line = logfmtLine(raw);
     const index = lines.push(line) - 1;
     for (const w of [...waiting]) {
       const match = index >= w.from ? line.match(w.re) : null;

@@ -4,6 +4,7 @@
  */
 import type { ImageJobData, ImageJobProgress, ImageJobResult } from '../../common/queue.js';
 import type { ActiveJob, JobQueue, QueuedJob } from '../../scheduler/job-queue.js';
+import type { RetryOutcome } from '../../scheduler/outcome-report.js';
 
 export interface FakeJob {
   id: string;
@@ -84,10 +85,12 @@ export class FakeQueue implements JobQueue {
     this.finish(job, token);
     this.calls.push(`complete ${job.id} ${r.name}`);
   }
-  async retry(job: QueuedJob, token: string, message: string, retryAfterMs?: number) {
+  async retry(job: QueuedJob, token: string, message: string, retryAfterMs?: number): Promise<RetryOutcome> {
     this.finish(job, token);
-    (job as unknown as FakeJob).attemptsMade++;
+    const fake = job as unknown as FakeJob;
+    fake.attemptsMade++;
     this.calls.push(`retry ${job.id} ${message.split(':')[0]}${retryAfterMs ? ` after ${retryAfterMs}` : ''}`);
+    return fake.attemptsMade < fake.opts.attempts ? { retrying: true, delayMs: retryAfterMs ?? 0 } : { retrying: false };
   }
   async failForGood(job: QueuedJob, token: string, message: string) {
     this.finish(job, token);
