@@ -14,7 +14,8 @@ export const PROCESS_HELP: Readonly<Record<ProcessName, { what: string; settings
       ...COMMON, 'SCHEDULER_ID', 'FILESERVER_URL', 'LOCK_DURATION_MS', 'LEASE_TTL_MS', 'TASK_CPUS', 'TASK_MEM_MB', 'TASK_PORTS',
       'TASK_IMAGES_MAX', 'TASK_TARGET_MS', 'MAX_TASKS_PER_OFFER', 'REFUSE_SECONDS', 'EXECUTOR_TIMEOUT_MS', 'REVIVE_POLL_MS',
       'RECONCILE_TIMEOUT_MS', 'STALLED_INTERVAL_MS', 'HOST_MAX_CONCURRENCY', 'HOST_FAILURE_THRESHOLD', 'HOST_OPEN_MS',
-      'HOST_OPEN_MAX_MS', 'HOST_GIVE_UP_MS', 'SERVICE_SHARE', 'SERVICE_SPREAD_WAIT_MS', 'SHUTDOWN_GRACE_MS',
+      'HOST_OPEN_MAX_MS', 'HOST_GIVE_UP_MS', 'SERVICE_SHARE', 'SERVICE_SPREAD_WAIT_MS', 'SHUTDOWN_GRACE_MS', 'METRICS_PORT',
+      'METRICS_HOST',
     ],
   },
   executor: {
@@ -25,12 +26,12 @@ export const PROCESS_HELP: Readonly<Record<ProcessName, { what: string; settings
       'DOWNLOAD_TIMEOUT_MS', 'MAX_DOWNLOAD_BYTES', 'MAX_REDIRECTS', 'MIN_DOWNLOAD_BYTES_PER_SEC', 'DOWNLOAD_RATE_GRACE_MS',
       'ALLOW_PRIVATE_NETWORKS', 'ALLOWED_SOURCE_HOSTS', 'MAX_INPUT_PIXELS', 'HEARTBEAT_MS', 'OFFER_TTL_MS', 'ACK_RESEND_MS',
       'STAGE_UPDATE_MS', 'SHUTDOWN_ACK_WAIT_MS', 'SERVICE_HEALTH_INTERVAL_MS', 'SERVICE_START_TIMEOUT_MS',
-      'SERVICE_HEALTH_FAILURES', 'INBOX_READ_GRACE_MS', 'EXECUTOR_DRY_RUN',
+      'SERVICE_HEALTH_FAILURES', 'INBOX_READ_GRACE_MS', 'SHUTDOWN_GRACE_MS', 'EXECUTOR_DRY_RUN', 'METRICS_PORT', 'METRICS_HOST',
     ],
   },
   fileserver: {
     what: 'serves images (/images/), accepts inverted uploads (POST /upload, bearer token) and serves them (/files/)',
-    settings: ['LOG_LEVEL', 'PORT', 'HOST', 'PUBLIC_URL', 'UPLOAD_DIR', 'IMAGES_DIR', 'UPLOAD_TOKEN', 'MAX_UPLOAD_BYTES'],
+    settings: ['LOG_LEVEL', 'PORT', 'HOST', 'PUBLIC_URL', 'UPLOAD_DIR', 'IMAGES_DIR', 'UPLOAD_TOKEN', 'MAX_UPLOAD_BYTES', 'METRICS_PORT', 'METRICS_HOST'],
   },
   dashboard: {
     what: 'web view of the cluster (/), bull-board for the queue (/queues) and /api/cluster, on localhost unless given a token',

@@ -225,6 +225,7 @@ describe('process --help', () => {
     for (const name of ['scheduler', 'executor', 'fileserver', 'dashboard'] as const) {
       const source = await readFile(fileURLToPath(new URL(`../../${name}/${name === 'dashboard' ? 'dashboard-config' : 'config'}.ts`, import.meta.url)), 'utf8');
       const read = [...source.matchAll(/\.(?:int|number|string|url|bool|list|optionalString|required)\(\s*'([A-Z][A-Z0-9_]*)'/g)].map((m) => m[1]!);
+      if (/readMetricsSettings\(/.test(source)) read.push('METRICS_PORT', 'METRICS_HOST');
       assert.ok(read.length > 3, `${name}: found the settings it reads`);
       for (const setting of read) assert.ok(PROCESS_HELP[name].settings.includes(setting), `${name} --help lists ${setting}`);
     }
