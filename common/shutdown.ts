@@ -53,6 +53,20 @@ export function onShutdownSignal(log: Logger, close: () => Promise<StopOutcome |
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
+  onLauncherGone(log, () => handler('SIGTERM'));
+}
+
+/**
+ * A process started by `npm start` or `batch` runs in its own process group (the launcher orders
+ * the stop), so a launcher killed with -9 would leave it running for ever, an orphan nobody
+ * stops. Its IPC channel closes when the launcher dies: stop as on SIGTERM then.
+ */
+export function onLauncherGone(log: Logger, stop: () => void): void {
+  if (process.send === undefined) return;
+  process.once('disconnect', () => {
+    log.warn('the launching process is gone; stopping');
+    stop();
+  });
 }
 
 /** Tells a launching parent (npm start, batch) that this process is up, when there is one. */

@@ -6,7 +6,7 @@ import { keysFor } from '../common/keys.js';
 import { createLogger } from '../common/log.js';
 import { exitOnProcessArgs } from '../common/process-help.js';
 import { createRedis } from '../common/redis.js';
-import { notifyReady } from '../common/shutdown.js';
+import { notifyReady, onLauncherGone } from '../common/shutdown.js';
 import { createDashboardApp } from './dashboard-app.js';
 import { loadDashboardConfig } from './dashboard-config.js';
 import { Thumbnails } from './thumbnails.js';
@@ -56,3 +56,4 @@ function shutdown(signal: NodeJS.Signals): void {
 
 process.on('SIGINT', shutdown);
 process.on('SIGTERM', shutdown);
+onLauncherGone(log, () => shutdown('SIGTERM'));

@@ -4,7 +4,7 @@ import { configOrExit } from '../common/config.js';
 import { createLogger } from '../common/log.js';
 import { exitOnProcessArgs } from '../common/process-help.js';
 import { startMetricsServerOrExit } from '../common/metrics-server.js';
-import { notifyReady } from '../common/shutdown.js';
+import { notifyReady, onLauncherGone } from '../common/shutdown.js';
 import { createFileserverApp } from './app.js';
 import { loadFileserverConfig } from './config.js';
 import { FileserverMetrics } from './metrics.js';
@@ -53,3 +53,4 @@ function shutdown(signal: NodeJS.Signals): void {
 
 process.on('SIGINT', shutdown);
 process.on('SIGTERM', shutdown);
+onLauncherGone(log, () => shutdown('SIGTERM'));

@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
+import { freePort } from '../stack/free-port.js';
+import { until } from './faults/fault-stack.js';
 import { logfmtText } from './helpers/log-lines.js';
 import { freshQueueName, testRedisUrl } from './helpers/redis.js';
 
@@ -213,6 +215,36 @@ describe('command line', () => {
     assert.doesNotMatch(result.stderr, /ERROR/);
     for (const pid of [...result.stderr.matchAll(/process (?:started|restarted) .*pid=(\d+)/g)].map((m) => Number(m[1]))) {
       assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, `pid ${pid} is gone`);
+    }
+  });
+  it('start killed with SIGKILL leaves no orphan: every child notices its launcher is gone and stops', async (t) => {
+    const w = await workspace();
+    t.after(() => rm(w.root, { recursive: true, force: true }));
+    const env = { REDIS_URL: await testRedisUrl(), QUEUE_NAME: freshQueueName('cli'), IMAGES_DIR: w.images, UPLOAD_DIR: w.uploads, PORT: '0', METRICS_PORT: '0', DASHBOARD_PORT: String(await freePort()), EXECUTORS: '2', LOG_LEVEL: 'info' };
+    const start = spawn(process.execPath, [cli('start')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    start.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    start.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise((resolve) => start.on('exit', resolve));
+    t.after(() => void start.kill('SIGKILL'));
+    await until('the stack up', () => stdout.includes('pipeline is up') || undefined, 60_000);
+    const pids = [...logfmtText(stderr).matchAll(/process started .*pid=(\d+)/g)].map((m) => Number(m[1]));
+    assert.ok(pids.length >= 4, logfmtText(stderr));
+    start.kill('SIGKILL');
+    await exited;
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    try {
+      await until('every child gone', () => pids.every((pid) => !alive(pid)) || undefined, 60_000, 200);
+    } finally {
+      for (const pid of pids.filter(alive)) process.kill(pid, 'SIGKILL');
     }
   });
 });
