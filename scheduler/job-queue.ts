@@ -84,8 +84,16 @@ for i = 3, #ARGV, 2 do
 end
 return lost`;
 
+// A job's last progress, written only while the job exists (a cancelled one may be gone). Unlike
+// BullMQ's updateProgress it adds no 'progress' event to the queue's event stream: the move that
+// follows adds its own 'completed' or 'failed' event, and the dispatch path pays for every command.
+const FINAL_PROGRESS = `
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'progress', ARGV[1]) end
+return 0`;
+
 interface KeepLocksClient {
   keepLocks(active: string, stalled: string, prefix: string, durationMs: number, ...pairs: string[]): Promise<string[]>;
+  finalProgress(jobKey: string, progress: string): Promise<number>;
 }
 
 /** A Retry-After travels to the backoff strategy on the error BullMQ hands it. */
@@ -136,6 +144,7 @@ export class BullmqJobQueue implements JobQueue {
     });
     this.jobKeyPrefix = this.queue.toKey('');
     connection.defineCommand('keepLocks', { numberOfKeys: 2, lua: KEEP_LOCKS });
+    connection.defineCommand('finalProgress', { numberOfKeys: 1, lua: FINAL_PROGRESS });
   }
 
   async take(token: string): Promise<QueuedJob | undefined> {
@@ -165,17 +174,17 @@ export class BullmqJobQueue implements JobQueue {
   }
 
   async complete(job: QueuedJob, token: string, result: ImageJobResult, progress?: ImageJobProgress): Promise<void> {
-    await withFinalProgress(job, progress, job.moveToCompleted(result, token, false));
+    await this.withFinalProgress(job, progress, () => job.moveToCompleted(result, token, false));
   }
 
   async retry(job: QueuedJob, token: string, message: string, retryAfterMs?: number, progress?: ImageJobProgress): Promise<RetryOutcome> {
-    await withFinalProgress(job, progress, job.moveToFailed(new RetryError(message, retryAfterMs), token, false));
+    await this.withFinalProgress(job, progress, () => job.moveToFailed(new RetryError(message, retryAfterMs), token, false));
     // BullMQ sets finishedOn only when the job failed for good, and delay to the backoff it chose.
     return job.finishedOn === undefined ? { retrying: true, delayMs: job.delay } : { retrying: false };
   }
 
   async failForGood(job: QueuedJob, token: string, message: string, progress?: ImageJobProgress): Promise<void> {
-    await withFinalProgress(job, progress, job.moveToFailed(new UnrecoverableError(message), token, false));
+    await this.withFinalProgress(job, progress, () => job.moveToFailed(new UnrecoverableError(message), token, false));
   }
 
   async requeue(jobId: string, token: string, data?: Partial<ImageJobData>): Promise<void> {
@@ -226,6 +235,19 @@ export class BullmqJobQueue implements JobQueue {
     await this.queue.remove(jobId);
   }
 
+  /**
+   * The final progress is issued first, in the same tick as the move, on the same connection: with
+   * auto-pipelining both share one write to Redis and run in order. The move decides; a progress
+   * that could not be written is not worth failing the job for.
+   */
+  private async withFinalProgress(job: QueuedJob, progress: ImageJobProgress | undefined, move: () => Promise<unknown>): Promise<void> {
+    const client = this.connection as unknown as KeepLocksClient;
+    const written = progress ? client.finalProgress(`${this.jobKeyPrefix}${job.id}`, JSON.stringify(progress)).catch(() => undefined) : undefined;
+    await move();
+    await written;
+    if (progress) job.progress = { ...progress };
+  }
+
   /** BullMQ's own Prometheus text for the queue: job counts by state, completed and failed totals. */
   async exportPrometheusMetrics(): Promise<string> {
     return this.queue.exportPrometheusMetrics();
@@ -234,17 +256,6 @@ export class BullmqJobQueue implements JobQueue {
   async close(): Promise<void> {
     await Promise.allSettled([this.worker.close(), this.queue.close()]);
   }
-}
-
-/**
- * The progress write goes out with the move: both are issued in the same tick, so with
- * auto-pipelining they share one write to Redis instead of costing a round trip each. The move
- * decides; a progress that could not be written (the job already gone) is not worth failing it for.
- */
-async function withFinalProgress(job: QueuedJob, progress: ImageJobProgress | undefined, move: Promise<unknown>): Promise<void> {
-  const written = progress ? job.updateProgress({ ...progress }).catch(() => undefined) : undefined;
-  await move;
-  await written;
 }
 
 /** BullMQ errors meaning "this job is no longer ours": retrying the same call cannot help. */
