@@ -50,7 +50,11 @@ export class TaskSizer {
   imagesPerTask(host = this.lastHost): number {
     const cost = this.costMs.get(host);
     if (cost === undefined || this.opts.maxImages <= 1) return 1;
-    return Math.max(1, Math.min(this.opts.maxImages, Math.floor(this.opts.targetTaskMs / Math.max(1, cost))));
+    const byTarget = Math.floor(this.opts.targetTaskMs / Math.max(1, cost));
+    // A heavy image's task holds a whole cpu: with a second image in it, that image downloads
+    // while the first inverts, so the cpu does not idle through every download and launch.
+    const least = (this.invertMs.get(host) ?? 0) >= HEAVY_INVERT_MS ? 2 : 1;
+    return Math.max(least, Math.min(this.opts.maxImages, byTarget));
   }
 
   view(): { host: string; imageMs: number; invertMs: number; imagesPerTask: number }[] {
