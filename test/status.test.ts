@@ -70,6 +70,8 @@ describe('status', { skip: !redisServerOnPath() && 'redis-server is not installe
       for (const e of s.state!.executors) assert.equal(e.total.cpus, 1);
       assert.ok(s.state!.offers.received > 0 && s.state!.offers.accepted > 0);
 
+      // Executors report what they use in their heartbeats: wait for the ones after the last task.
+      await until('both executors idle in the published state', async () => ((await snapshot(stack)).state?.executors.every((e) => e.used.cpus === 0) ? true : undefined), 10_000, 200);
       const after = await stack.cli('status', []);
       assert.match(after.stdout, /^ {2}waiting 0 {2}active 0 {2}delayed 1 {2}paused 0 {2}completed 12 {2}failed 1$/m);
       assert.match(after.stdout, /^ {2}executor-1 {2}cpus 0\/1 /m);
