@@ -6,7 +6,8 @@ import { keysFor } from '../common/keys.js';
 import { createLogger } from '../common/log.js';
 import { exitOnProcessArgs } from '../common/process-help.js';
 import { createRedis } from '../common/redis.js';
-import { notifyReady, onLauncherGone } from '../common/shutdown.js';
+import { stopHttpServerOnSignal } from '../common/http-shutdown.js';
+import { notifyReady } from '../common/shutdown.js';
 import { createDashboardApp } from './dashboard-app.js';
 import { loadDashboardConfig } from './dashboard-config.js';
 import { Thumbnails } from './thumbnails.js';
@@ -34,26 +35,11 @@ const server: Server = app.listen(config.port, config.host, (err?: Error) => {
   notifyReady();
 });
 
-let stopping = false;
-function shutdown(signal: NodeJS.Signals): void {
-  if (stopping) return;
-  stopping = true;
-  log.info('dashboard stopping', { signal });
-  const timer = setTimeout(() => {
-    server.closeAllConnections();
-    process.exit(0);
-  }, SHUTDOWN_TIMEOUT_MS);
-  timer.unref();
-  server.close(async () => {
+stopHttpServerOnSignal(server, log, {
+  name: 'dashboard',
+  timeoutMs: SHUTDOWN_TIMEOUT_MS,
+  after: async () => {
     await queue.close().catch(() => undefined);
     redis.disconnect();
-    log.info('dashboard stopped');
-    process.exit(0);
-  });
-  // The page's refresh keeps connections alive; idle ones would hold close() open.
-  server.closeIdleConnections();
-}
-
-process.on('SIGINT', shutdown);
-process.on('SIGTERM', shutdown);
-onLauncherGone(log, () => shutdown('SIGTERM'));
+  },
+});

@@ -4,7 +4,8 @@ import { configOrExit } from '../common/config.js';
 import { createLogger } from '../common/log.js';
 import { exitOnProcessArgs } from '../common/process-help.js';
 import { startMetricsServerOrExit } from '../common/metrics-server.js';
-import { notifyReady, onLauncherGone } from '../common/shutdown.js';
+import { stopHttpServerOnSignal } from '../common/http-shutdown.js';
+import { notifyReady } from '../common/shutdown.js';
 import { createFileserverApp } from './app.js';
 import { loadFileserverConfig } from './config.js';
 import { FileserverMetrics } from './metrics.js';
@@ -31,26 +32,4 @@ const server: Server = app.listen(config.port, config.host, (err?: Error) => {
   notifyReady();
 });
 
-let stopping = false;
-function shutdown(signal: NodeJS.Signals): void {
-  if (stopping) return;
-  stopping = true;
-  log.info('fileserver stopping', { signal });
-  // close() waits for in-flight requests; a stuck upload must not hold the process forever
-  const timer = setTimeout(() => {
-    log.warn('shutdown timed out, dropping open connections', { timeoutMs: SHUTDOWN_TIMEOUT_MS });
-    server.closeAllConnections();
-  }, SHUTDOWN_TIMEOUT_MS);
-  timer.unref();
-  void metricsServer?.close();
-  server.close(() => {
-    clearTimeout(timer);
-    log.info('fileserver stopped');
-    process.exit(0);
-  });
-  server.closeIdleConnections();
-}
-
-process.on('SIGINT', shutdown);
-process.on('SIGTERM', shutdown);
-onLauncherGone(log, () => shutdown('SIGTERM'));
+stopHttpServerOnSignal(server, log, { name: 'fileserver', timeoutMs: SHUTDOWN_TIMEOUT_MS, after: async () => metricsServer?.close() });

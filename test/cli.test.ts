@@ -15,6 +15,7 @@ import sharp from 'sharp';
 import { freePort } from '../stack/free-port.js';
 import { until } from './faults/fault-stack.js';
 import { logfmtText } from './helpers/log-lines.js';
+import { isRunning } from './helpers/processes.js';
 import { freshQueueName, testRedisUrl } from './helpers/redis.js';
 
 const cli = (name: string) => fileURLToPath(new URL(`../cli/${name}.js`, import.meta.url));
@@ -233,18 +234,10 @@ describe('command line', () => {
     assert.ok(pids.length >= 4, logfmtText(stderr));
     start.kill('SIGKILL');
     await exited;
-    const alive = (pid: number) => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
     try {
-      await until('every child gone', () => pids.every((pid) => !alive(pid)) || undefined, 60_000, 200);
+      await until('every child gone', () => pids.every((pid) => !isRunning(pid)) || undefined, 60_000, 200);
     } finally {
-      for (const pid of pids.filter(alive)) process.kill(pid, 'SIGKILL');
+      for (const pid of pids.filter(isRunning)) process.kill(pid, 'SIGKILL');
     }
   });
 });

@@ -13,6 +13,7 @@ import { launchStack, schedulerNames, type StackOptions } from '../stack/launch-
 import { DEFAULT_RESTART_POLICY, type RestartPolicy } from '../stack/restart-policy.js';
 import { loadStackConfig } from '../stack/stack-config.js';
 import { logfmtLine } from './helpers/log-lines.js';
+import { isRunning } from './helpers/processes.js';
 import { freshQueueName, testRedisUrl } from './helpers/redis.js';
 
 interface Hit {
@@ -48,14 +49,6 @@ function transcript() {
   return { lines, add, next, pids, log: createLogger({ proc: 'launcher' }, 'debug', add) };
 }
 
-const isRunning = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 async function options(t: { after(fn: () => Promise<void>): void }, policy: Partial<RestartPolicy>, extra: Partial<StackOptions> = {}) {
   const root = await mkdtemp(join(tmpdir(), 'supervise-test-'));
