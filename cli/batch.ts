@@ -11,6 +11,7 @@ import { Queue, QueueEvents } from 'bullmq';
 import { loadBatchConfig, type BatchConfig } from '../client/batch-config.js';
 import { BatchDisplay } from '../client/batch-display.js';
 import { buildManifest, writeManifest } from '../client/batch-manifest.js';
+import { leadingScheduler, queueAlreadyServedMessage } from '../client/preflight.js';
 import { enqueueUrls } from '../client/enqueue-urls.js';
 import { parseUrlList, type ParsedUrlList } from '../client/parse-url-list.js';
 import { UnplaceableError, watchUnplaceable } from '../client/unplaceable-watch.js';
@@ -112,6 +113,10 @@ if (!config.portChosen && !(await portIsFree(port))) {
   console.error(`port ${config.port} is busy; the fileserver uses ${port} (set PORT to choose)`);
 }
 const parsed = await listOrExit(file, config.imagesBaseUrl ?? `http://127.0.0.1:${port}/images/`);
+
+// Another stack (an `npm start`) serving this queue would take the batch's jobs: say so first.
+const serving = await leadingScheduler(config.redisUrl, keysFor(config.queueName));
+if (serving !== undefined) fail(queueAlreadyServedMessage(config.queueName, serving, file));
 
 const log = createLogger({ proc: 'batch' }, process.env.LOG_LEVEL === undefined ? 'warn' : undefined);
 const display = new BatchDisplay(process.stdout, process.stderr);

@@ -12,6 +12,7 @@ import { EnqueueError } from '../client/enqueue-urls.js';
 import { parseUrlList, type ParsedUrlList } from '../client/parse-url-list.js';
 import { firstUnderBase, noSchedulerWarning, nothingAnswersMessage, probeUrl, schedulerServes } from '../client/preflight.js';
 import { listLabel, noEntriesProblem, problemLines, readUrlList, UrlListError } from '../client/url-list-input.js';
+import { DEFAULT_QUEUE_NAME } from '../common/queue.js';
 import { ConfigError } from '../common/config.js';
 import { keysFor } from '../common/keys.js';
 import { createLogger } from '../common/log.js';
@@ -116,7 +117,7 @@ function summary(config: Readonly<ClientConfig>, list: ParsedUrlList, ids: strin
   const lines = [`added ${plural(ids.length, 'job')} to queue "${config.queueName}"${skipped.length > 0 ? ` (skipped: ${skipped.join(', ')})` : ''}`];
   if (ids.length === 0) return lines.join('\n');
   const shown = ids.slice(0, SHOWN_JOB_IDS).join(', ') + (ids.length > SHOWN_JOB_IDS ? ', ...' : '');
-  lines.push(`job ids: ${shown}`, `watch progress: npm run status   (results: ${config.fileserverUrl.replace(/\/$/, '')}/files/)`);
+  lines.push(`job ids: ${shown}`, `watch progress: ${config.queueName === DEFAULT_QUEUE_NAME ? '' : `QUEUE_NAME=${config.queueName} `}npm run status   (results: ${config.fileserverUrl.replace(/\/$/, '')}/files/)`);
   return lines.join('\n');
 }
 

@@ -1,5 +1,6 @@
 /** `npm start`: fileserver, scheduler and executors in one terminal until Ctrl-C. */
 import { ConfigError } from '../common/config.js';
+import { DEFAULT_QUEUE_NAME } from '../common/queue.js';
 import { loadDashboardConfig, parseDashboardPort } from '../dashboard/dashboard-config.js';
 import { createLogger } from '../common/log.js';
 import { onShutdownSignal } from '../common/shutdown.js';
@@ -34,7 +35,10 @@ try {
     log,
   );
   onShutdownSignal(log, () => stack.stop());
-  const redisHint = stack.redisUrl === config.redisUrl ? '' : `REDIS_URL=${stack.redisUrl} `;
+  // The commands to copy into another terminal must name everything that is not a default there.
+  const redisHint =
+    (stack.redisUrl === config.redisUrl ? '' : `REDIS_URL=${stack.redisUrl} `) +
+    (config.queueName === DEFAULT_QUEUE_NAME ? '' : `QUEUE_NAME=${config.queueName} `);
   const schedulers = config.schedulers > 1 ? `${config.schedulers} schedulers, ` : '';
   const fileserverHint = stack.fileserverUrl === 'http://127.0.0.1:8080' ? '' : `FILESERVER_URL=${stack.fileserverUrl} `;
   console.log(

@@ -2,7 +2,7 @@
  * Checks `enqueue` makes before adding work, so a user learns now (not from failed jobs) that
  * the images' server is down or that no scheduler will ever pick the jobs up.
  */
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import type { Keys } from '../common/keys.js';
 
 export type Probe = { answers: true; status: number } | { answers: false; why: string };
@@ -49,4 +49,31 @@ export async function schedulerServes(redis: Redis, keys: Keys): Promise<boolean
 
 export function noSchedulerWarning(queueName: string): string {
   return `warning: no scheduler serves queue "${queueName}" right now: the jobs wait until one starts (npm start, or npm run scheduler with QUEUE_NAME=${queueName})`;
+}
+
+/**
+ * The scheduler holding the queue's leader lease at `url`, or undefined when none does or nothing
+ * answers there (`batch` then starts its own Redis). A short-lived probe, not a lasting connection.
+ */
+export async function leadingScheduler(url: string, keys: Keys, timeoutMs = 1000): Promise<string | undefined> {
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs, enableOfflineQueue: false, disconnectTimeout: 0 });
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect();
+    const holder = await probe.get(keys.leader);
+    return holder === null ? undefined : (holder.split(' ')[0] ?? holder);
+  } catch {
+    return undefined;
+  } finally {
+    probe.disconnect();
+  }
+}
+
+/** Why `batch` will not run on a queue another stack serves: that stack's executors would take its jobs. */
+export function queueAlreadyServedMessage(queueName: string, scheduler: string, file: string): string {
+  return (
+    `batch: queue "${queueName}" is already served by a running scheduler (${scheduler}; an \`npm start\`?): ` +
+    `it would take this batch's jobs, against sources its fileserver does not serve. ` +
+    `Stop it, add the list to it with \`npm run enqueue ${file}\`, or give the batch its own queue: QUEUE_NAME=batch-1 npm run batch -- ${file}`
+  );
 }

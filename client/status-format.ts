@@ -47,7 +47,7 @@ function executorLines(e: PublishedExecutor, opts: Required<FormatOptions>): str
   const runs = e.tasks.flatMap((t) =>
     t.kind === 'service' && t.service
       ? [`    service ${printable(t.service.name)}#${t.service.instance} :${t.service.port}  ${t.state.replace(/^TASK_/, '')}  ${ageOf(opts.nowMs, t.startedAtMs)}`]
-      : t.runs.map((r) => `    job ${printable(r.jobId)}  ${r.stage || r.state.replace(/^TASK_/, '').toLowerCase()}  ${ageOf(opts.nowMs, t.startedAtMs)}  ${printable(r.url)}`),
+      : t.runs.map((r) => `    job ${printable(r.jobId)}  ${r.stage && r.stage !== 'none' ? r.stage : r.state === 'TASK_RUNNING' || r.state === 'TASK_STAGING' ? 'queued' : r.state.replace(/^TASK_/, '').toLowerCase()}  ${ageOf(opts.nowMs, t.startedAtMs)}  ${printable(r.url)}`),
   );
   lines.push(...runs.slice(0, opts.maxTasksPerExecutor));
   if (runs.length > opts.maxTasksPerExecutor) lines.push(`    ... and ${runs.length - opts.maxTasksPerExecutor} more`);

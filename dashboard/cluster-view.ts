@@ -84,7 +84,7 @@ export function renderCluster(s: ClusterSnapshot, nowMs: number): string {
   const running = executors.flatMap((e) =>
     e.tasks.flatMap((t) =>
       t.kind === 'images'
-        ? t.runs.map((r) => [`<span class="job-id">${esc(r.jobId)}</span>`, esc(e.id), esc(r.stage || r.state), age(t.startedAtMs), `<span class="url">${esc(r.url)}</span>`])
+        ? t.runs.map((r) => [`<span class="job-id">${esc(r.jobId)}</span>`, esc(e.id), esc(r.stage && r.stage !== 'none' ? r.stage : r.state === 'TASK_RUNNING' || r.state === 'TASK_STAGING' ? 'queued' : r.state), age(t.startedAtMs), `<span class="url">${esc(r.url)}</span>`])
         : [],
     ),
   );

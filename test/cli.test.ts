@@ -11,7 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
+import { Redis } from 'ioredis';
 import sharp from 'sharp';
+import { keysFor } from '../common/keys.js';
 import { freePort } from '../stack/free-port.js';
 import { until } from './faults/fault-stack.js';
 import { logfmtText } from './helpers/log-lines.js';
@@ -146,6 +148,23 @@ describe('command line', () => {
     assert.match(result.stderr, new RegExp(`process exited unexpectedly; restarting it proc=batch process=executor-1 pid=${killedPid} signal=SIGKILL`));
     assert.match(result.stderr, /process restarted proc=batch process=executor-1/);
     assert.match(result.stderr, /EXECUTOR_LOST/, 'the tasks it ran were lost and retried');
+  });
+
+  it('batch refuses a queue a running scheduler already serves (its executors would take the jobs) and adds nothing', async (t) => {
+    const w = await workspace();
+    t.after(() => rm(w.root, { recursive: true, force: true }));
+    const redisUrl = await testRedisUrl();
+    const queueName = freshQueueName('cli');
+    const redis = new Redis(redisUrl);
+    t.after(() => void redis.disconnect());
+    await redis.set(keysFor(queueName).leader, 'scheduler-elsewhere 7', 'PX', 60_000);
+    const list = join(w.root, 'list.txt');
+    await writeFile(list, 'red.png\n');
+    const result = await run(cli('batch'), [list], { REDIS_URL: redisUrl, QUEUE_NAME: queueName, IMAGES_DIR: w.images, UPLOAD_DIR: w.uploads, PORT: '0' });
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, new RegExp(`queue "${queueName}" is already served by a running scheduler \\(scheduler-elsewhere;`));
+    assert.match(result.stderr, /QUEUE_NAME=batch-1 npm run batch/);
+    assert.equal(await redis.exists(`bull:${queueName}:id`), 0, 'no job was added');
   });
 
   it('start brings the stack up and stops every process cleanly on SIGTERM', async (t) => {

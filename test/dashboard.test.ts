@@ -147,7 +147,9 @@ describe('dashboard', { skip: !redisServerOnPath() && 'redis-server is not insta
   it('npm start runs the dashboard, names it in its banner and stops it; DASHBOARD_PORT=off runs none', { timeout: 120_000 }, async () => {
     const port = await freePort();
     const on = await startStack({ DASHBOARD_PORT: String(port) }, async (banner) => {
-      assert.match(banner, new RegExp(`^ {2}watch: +npm run status -- --watch +or open http://127\\.0\\.0\\.1:${port}/$`, 'm'));
+      // The banner names the queue, which is not the default here, so its commands work when copied.
+      assert.match(banner, new RegExp(`^ {2}watch: +QUEUE_NAME=dash-[0-9a-f]{8} npm run status -- --watch +or open http://127\\.0\\.0\\.1:${port}/$`, 'm'));
+      assert.match(banner, /^ {2}add work \(another terminal\): +QUEUE_NAME=dash-[0-9a-f]{8} (FILESERVER_URL=\S+ )?npm run enqueue images\.txt$/m);
       const s = await until('the executor on the dashboard', async () => {
         const snapshot = (await (await fetch(`http://127.0.0.1:${port}/api/cluster`)).json()) as { state: { executors: { id: string }[] } | null };
         return snapshot.state?.executors.length === 1 ? snapshot : undefined;
@@ -158,7 +160,7 @@ describe('dashboard', { skip: !redisServerOnPath() && 'redis-server is not insta
     assert.match(on.stderr, /^dashboard\s*\| .*dashboard stopped/m);
 
     const off = await startStack({ DASHBOARD_PORT: 'off' }, async (banner) => {
-      assert.match(banner, /^ {2}watch: +npm run status -- --watch$/m);
+      assert.match(banner, /^ {2}watch: +QUEUE_NAME=dash-[0-9a-f]{8} npm run status -- --watch$/m);
     });
     assert.equal(off.code, 0, off.stderr);
     assert.doesNotMatch(off.stderr, /process=dashboard/);

@@ -149,6 +149,19 @@ describe('formatStatus', () => {
     assert.match(t, /^!! no leading scheduler has published state in the last 10 s: is `npm start` or `npm run scheduler` running on queue "q9"\?$/m);
     assert.doesNotMatch(t, /executors/);
   });
+  it('a run waiting its turn in a multi-image task reads queued, not "none"', () => {
+    const runs = [
+      { jobId: '50', url: 'u', state: 'TASK_RUNNING', stage: 'invert' },
+      { jobId: '51', url: 'u', state: 'TASK_RUNNING', stage: 'none' },
+      { jobId: '52', url: 'u', state: 'TASK_STAGING', stage: '' },
+    ];
+    const e = executor({ tasks: [{ taskId: 't', kind: 'images', state: 'TASK_RUNNING', stage: 'invert', startedAtMs: NOW, adopted: false, runs }] });
+    const t = text(snapshot({ state: state({ executors: [e] }) }));
+    assert.match(t, /^ {4}job 50 {2}invert /m);
+    assert.match(t, /^ {4}job 51 {2}queued /m);
+    assert.match(t, /^ {4}job 52 {2}queued /m);
+    assert.doesNotMatch(t, / none /);
+  });
   it('many runs on one executor are cut with a count', () => {
     const runs = Array.from({ length: 13 }, (_, i) => ({ jobId: String(i), url: 'u', state: 'TASK_RUNNING', stage: 'invert' }));
     const e = executor({ tasks: [{ taskId: 't', kind: 'images', state: 'TASK_RUNNING', stage: '', startedAtMs: NOW, adopted: false, runs }] });
