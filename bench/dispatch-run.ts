@@ -9,13 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { enqueueUrls } from '../client/enqueue-urls.js';
-import { keysFor } from '../common/keys.js';
 import type { Logger } from '../common/log.js';
 import type { ImageJobData } from '../common/queue.js';
 import { createRedis } from '../common/redis.js';
 import { launchStack } from '../stack/launch-stack.js';
 import { childProcesses, CpuMeter, processCpuSeconds, redisCpuSeconds } from './cpu-meter.js';
-import { BENCH_JOB_POLICY, waitForFinished } from './queue-results.js';
+import { BENCH_JOB_POLICY, tearDownPipelineRun, waitForFinished } from './queue-results.js';
 import type { CpuShare } from './stats.js';
 
 export interface DispatchResult {
@@ -56,14 +55,7 @@ export async function runDispatch(jobs: number, executors: number, env: Record<s
     const cpu = await meter.stop();
     return { jobs, wallMs, jobsPerSecond: jobs / (wallMs / 1000), cpu };
   } finally {
-    await queue.obliterate({ force: true }).catch(() => undefined);
-    await queue.close();
-    await stack.stop();
-    if (stack.redisUrl === redisUrl) {
-      const keys = await connection.keys(`${keysFor(queueName).base}:*`).catch(() => [] as string[]);
-      if (keys.length > 0) await connection.del(...keys).catch(() => undefined);
-    }
-    connection.disconnect();
+    await tearDownPipelineRun(queue, stack, connection, redisUrl);
     await rm(dir, { recursive: true, force: true });
   }
 }

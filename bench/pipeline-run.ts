@@ -7,10 +7,9 @@ import { enqueueUrls } from '../client/enqueue-urls.js';
 import type { Logger } from '../common/log.js';
 import type { ImageJobData, ImageJobResult } from '../common/queue.js';
 import { createRedis } from '../common/redis.js';
-import { keysFor } from '../common/keys.js';
 import { launchStack } from '../stack/launch-stack.js';
 import { childProcesses, CpuMeter, peakRssMb, processCpuSeconds, redisCpuSeconds } from './cpu-meter.js';
-import { BENCH_JOB_POLICY, collectResults, waitForFinished } from './queue-results.js';
+import { BENCH_JOB_POLICY, tearDownPipelineRun, collectResults, waitForFinished } from './queue-results.js';
 import { imageUrls, WARM_UP_IMAGES, type SourceImage } from './source-images.js';
 import { summarize, type RunResult } from './stats.js';
 
@@ -73,15 +72,7 @@ export async function runPipeline(
     const peakRss = (stackProcesses().get('executor') ?? []).map((pid, i) => ({ process: `executor-${i + 1}`, mb: peakRssMb(pid) }));
     return { stats: summarize(images, wallMs, latenciesMs), failed, cpu, peakRssMb: peakRss };
   } finally {
-    await queue.obliterate({ force: true }).catch(() => undefined);
-    await queue.close();
-    await stack.stop();
-    // The run's streams and keys outlive the processes; a private Redis went with the stack.
-    if (stack.redisUrl === redisUrl) {
-      const keys = await connection.keys(`${keysFor(queueName).base}:*`).catch(() => [] as string[]);
-      if (keys.length > 0) await connection.del(...keys).catch(() => undefined);
-    }
-    connection.disconnect();
+    await tearDownPipelineRun(queue, stack, connection, redisUrl);
     await rm(uploadDir, { recursive: true, force: true });
   }
 }
