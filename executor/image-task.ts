@@ -7,7 +7,6 @@
  */
 import { PipelineError, toPipelineError, type ErrorCode } from '../common/errors.js';
 import type { ImageFormat } from '../common/image-format.js';
-import type { TaskResult } from '../common/task-result.js';
 import type { ImageItem, ItemStatus, Stage } from '../protocol/types.js';
 
 export interface InvertOutput {
@@ -34,16 +33,8 @@ export interface BatchTaskDeps {
   now(): number;
 }
 
-/** How one image ended. */
-interface RunResult {
-  state: 'TASK_FINISHED' | 'TASK_FAILED' | 'TASK_KILLED';
-  stage: Stage;
-  reason?: ErrorCode;
-  message: string;
-  result?: TaskResult;
-  retryAfterMs?: number;
-  memMbNeeded?: number;
-}
+/** How one image ended: its wire status without the ids, in one of the states a run can end in. */
+type RunResult = Omit<ItemStatus, 'token' | 'jobId' | 'state'> & { state: 'TASK_FINISHED' | 'TASK_FAILED' | 'TASK_KILLED' };
 
 export interface TaskItem {
   image: ImageItem;

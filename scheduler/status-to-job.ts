@@ -10,8 +10,7 @@
  */
 import { retryKind, type ErrorCode } from '../common/errors.js';
 import type { ImageJobProgress, ImageJobResult } from '../common/queue.js';
-import type { TaskResult } from '../common/task-result.js';
-import { isTerminal, type Stage, type TaskState } from '../protocol/types.js';
+import { isTerminal, type ItemStatus, type TaskState } from '../protocol/types.js';
 
 export type JobAction =
   | { kind: 'progress'; progress: ImageJobProgress }
@@ -21,16 +20,8 @@ export type JobAction =
   | { kind: 'requeue'; reason: ErrorCode; message: string; memMb?: number }
   | { kind: 'delay'; reason: ErrorCode; message: string; untilMs: number };
 
-/** What an image run reported (or what the scheduler concluded about it). */
-export interface RunOutcome {
-  state: TaskState;
-  stage: Stage;
-  reason?: ErrorCode;
-  message: string;
-  result?: TaskResult;
-  retryAfterMs?: number;
-  memMbNeeded?: number;
-}
+/** What an image run reported (or what the scheduler concluded about it): an item status without its ids. */
+export type RunOutcome = Omit<ItemStatus, 'token' | 'jobId'>;
 
 export interface RunContext {
   token: string;
