@@ -5,13 +5,11 @@
  */
 import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { cancelJobs, describeSummary } from '../client/cancel-jobs.js';
+import { clientRedis, runCli } from '../client/cli-runner.js';
 import { loadClientConfig } from '../client/client-config.js';
-import { ConfigError } from '../common/config.js';
 import { keysFor } from '../common/keys.js';
 import type { ImageJobData } from '../common/queue.js';
-import { redisAnswers } from '../common/redis.js';
 
 const USAGE = `usage: offer-invert cancel JOB_ID...     cancel these jobs   (npm run cancel -- ...)
        offer-invert cancel --all           cancel every job not yet finished
@@ -46,13 +44,9 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const config = loadClientConfig(process.env);
-  if (!(await redisAnswers(config.redisUrl, 2000))) {
-    console.error(`cancel: Redis does not answer at ${config.redisUrl.replace(/\/\/[^@]*@/, '//***@')}`);
-    return 1;
-  }
+  const redis = await clientRedis('cancel', config.redisUrl);
+  if (redis === undefined) return 1;
   const keys = keysFor(config.queueName);
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, disableClientInfo: true });
-  redis.on('error', () => undefined);
   const queue = new Queue<ImageJobData>(config.queueName, { connection: redis });
   try {
     if (!(await redis.exists(keys.leader))) console.warn('cancel: no scheduler leads right now: running jobs are killed once one does');
@@ -65,10 +59,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => (process.exitCode = code),
-  (err: unknown) => {
-    console.error(`cancel: ${(err as Error).message}`);
-    process.exitCode = err instanceof ConfigError ? 2 : 1;
-  },
-);
+runCli('cancel', main);

@@ -17,7 +17,7 @@ import { ConfigError } from '../common/config.js';
 import { keysFor } from '../common/keys.js';
 import { createLogger } from '../common/log.js';
 import type { ImageJobData } from '../common/queue.js';
-import { createRedis, redisAnswers } from '../common/redis.js';
+import { createRedis, redactUrl, redisAnswers } from '../common/redis.js';
 
 const USAGE = `usage: offer-invert enqueue [--again] [--no-check] <file>     (npm run enqueue -- <file>)
   <file>      one image URL per line; '#' starts a comment; '-' reads standard input.
@@ -130,16 +130,6 @@ function noRedisMessage(url: string): string {
   ].join('\n');
 }
 
-/** Keeps a password out of terminals and logs. */
-function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.href;
-  } catch {
-    return url;
-  }
-}
 
 function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;

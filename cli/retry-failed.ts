@@ -5,14 +5,12 @@
  */
 import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import { clientRedis, runCli } from '../client/cli-runner.js';
 import { loadClientConfig } from '../client/client-config.js';
 import { noSchedulerWarning, schedulerServes } from '../client/preflight.js';
 import { describeRetry, retryFailedJobs } from '../client/retry-failed-jobs.js';
-import { ConfigError } from '../common/config.js';
 import { keysFor } from '../common/keys.js';
 import type { ImageJobData } from '../common/queue.js';
-import { redisAnswers } from '../common/redis.js';
 
 const USAGE = `usage: offer-invert retry-failed      (npm run retry-failed)
 Moves every job of the queue that failed for good back to waiting, with its attempts reset,
@@ -32,12 +30,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const config = loadClientConfig(process.env);
-  if (!(await redisAnswers(config.redisUrl, 2000))) {
-    console.error(`retry-failed: Redis does not answer at ${config.redisUrl.replace(/\/\/[^@]*@/, '//***@')} (is the stack running? set REDIS_URL)`);
-    return 1;
-  }
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, disableClientInfo: true });
-  redis.on('error', () => undefined);
+  const redis = await clientRedis('retry-failed', config.redisUrl);
+  if (redis === undefined) return 1;
   const queue = new Queue<ImageJobData>(config.queueName, { connection: redis });
   try {
     const summary = await retryFailedJobs(queue);
@@ -50,10 +44,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => (process.exitCode = code),
-  (err: unknown) => {
-    console.error(`retry-failed: ${err instanceof ConfigError ? err.message : (err as Error).message}`);
-    process.exitCode = err instanceof ConfigError ? 2 : 1;
-  },
-);
+runCli('retry-failed', main);

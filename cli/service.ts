@@ -5,13 +5,12 @@
 import { readFile, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { Redis } from 'ioredis';
+import { clientRedis, runCli } from '../client/cli-runner.js';
 import { loadClientConfig } from '../client/client-config.js';
 import { parseServiceArgs, SERVICE_USAGE, ServiceUsageError, type ServiceCommand } from '../client/service-args.js';
 import { formatRows, instanceRows } from '../client/service-list.js';
 import type { ClusterState } from '../common/cluster-state.js';
-import { ConfigError } from '../common/config.js';
 import { keysFor, type Keys } from '../common/keys.js';
-import { redisAnswers } from '../common/redis.js';
 import { MAX_SERVICE_BODY_BYTES, parseService, serializeService, type ServiceDef } from '../common/service-def.js';
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -119,12 +118,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const config = loadClientConfig(process.env);
-  if (!(await redisAnswers(config.redisUrl, 2000))) {
-    console.error(`service: Redis does not answer at ${config.redisUrl.replace(/\/\/[^@]*@/, '//***@')} (start the stack with \`npm start\`, or set REDIS_URL)`);
-    return 1;
-  }
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, disableClientInfo: true });
-  redis.on('error', () => undefined);
+  const redis = await clientRedis('service', config.redisUrl);
+  if (redis === undefined) return 1;
   try {
     await run(cmd, redis, keysFor(config.queueName));
     return 0;
@@ -140,10 +135,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => (process.exitCode = code),
-  (err: unknown) => {
-    console.error(`service: ${err instanceof ConfigError ? err.message : (err as Error).message}`);
-    process.exitCode = err instanceof ConfigError ? 2 : 1;
-  },
-);
+runCli('service', main);

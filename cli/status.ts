@@ -5,16 +5,15 @@
  */
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { clientRedis, runCli } from '../client/cli-runner.js';
 import { loadClientConfig } from '../client/client-config.js';
 import { readClusterSnapshot } from '../client/cluster-snapshot.js';
 import { parseStatusArgs, STATUS_USAGE, StatusUsageError, type StatusCommand, type StatusOptions } from '../client/status-args.js';
 import { formatStatus } from '../client/status-format.js';
-import { ConfigError } from '../common/config.js';
 import { keysFor } from '../common/keys.js';
-import { redisAnswers } from '../common/redis.js';
+import { redactUrl } from '../common/redis.js';
 
 const CLEAR_SCREEN = '\x1b[2J\x1b[H';
-const redact = (url: string) => url.replace(/\/\/[^@]*@/, '//***@');
 
 async function show(opts: StatusOptions, redis: Redis, queue: Queue, queueName: string, tty: boolean): Promise<void> {
   const snapshot = await readClusterSnapshot(redis, queue, keysFor(queueName));
@@ -46,18 +45,12 @@ async function main(argv: string[]): Promise<number> {
   const opts = cmd;
   const config = loadClientConfig(process.env);
   const queueName = opts.queueName ?? config.queueName;
-  if (!(await redisAnswers(config.redisUrl, 2000))) {
-    console.error(`status: Redis does not answer at ${redact(config.redisUrl)} (start the stack with \`npm start\`, or set REDIS_URL)`);
-    return 1;
-  }
   // With --watch, commands wait through a Redis restart instead of failing (one line per failed refresh).
-  const redis = new Redis(config.redisUrl, {
+  const redis = await clientRedis('status', config.redisUrl, {
     maxRetriesPerRequest: opts.watchSeconds === undefined ? 3 : 1,
-    disableClientInfo: true,
-    connectionName: 'status',
     retryStrategy: (times) => Math.min(times * 200, 2000),
   });
-  redis.on('error', () => undefined);
+  if (redis === undefined) return 1;
   const queue = new Queue(queueName, { connection: redis });
   queue.on('error', () => undefined);
   const close = async () => {
@@ -90,7 +83,7 @@ async function main(argv: string[]): Promise<number> {
     try {
       await show(opts, redis, queue, queueName, tty);
     } catch (err) {
-      console.error(`status: cannot read Redis at ${redact(config.redisUrl)}: ${(err as Error).message}; trying again`);
+      console.error(`status: cannot read Redis at ${redactUrl(config.redisUrl)}: ${(err as Error).message}; trying again`);
     }
     if (stopping) break;
     await new Promise<void>((resolve) => {
@@ -105,10 +98,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => (process.exitCode = code),
-  (err: unknown) => {
-    console.error(`status: ${err instanceof ConfigError ? err.message : (err as Error).message}`);
-    process.exitCode = err instanceof ConfigError ? 2 : 1;
-  },
-);
+runCli('status', main);

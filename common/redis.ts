@@ -72,3 +72,14 @@ export async function redisAnswers(url: string, timeoutMs = 1000): Promise<boole
     probe.disconnect();
   }
 }
+
+/** A Redis URL fit for terminals and logs: its password, if any, replaced by ***. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.href;
+  } catch {
+    return url;
+  }
+}

@@ -1,6 +1,7 @@
 /** Composition root of the scheduler process. */
 import { configOrExit } from '../common/config.js';
 import { createLogger } from '../common/log.js';
+import { redactUrl } from '../common/redis.js';
 import { exitOnProcessArgs } from '../common/process-help.js';
 import { startMetricsServerOrExit } from '../common/metrics-server.js';
 import { notifyReady, onShutdownSignal } from '../common/shutdown.js';
@@ -22,7 +23,7 @@ const metrics = await startMetricsServerOrExit(
 );
 service = startSchedulerService(config, log);
 const running = service;
-log.info('scheduler started', { queue: config.queueName, task: config.task, redis: config.redisUrl.replace(/\/\/[^@]*@/, '//***@') });
+log.info('scheduler started', { queue: config.queueName, task: config.task, redis: redactUrl(config.redisUrl) });
 onShutdownSignal(
   log,
   async () => {
