@@ -91,7 +91,8 @@ const FINAL_PROGRESS = `
 if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'progress', ARGV[1]) end
 return 0`;
 
-interface KeepLocksClient {
+/** The connection with this module's Lua scripts defined on it (defineCommand). */
+interface ScriptClient {
   keepLocks(active: string, stalled: string, prefix: string, durationMs: number, ...pairs: string[]): Promise<string[]>;
   finalProgress(jobKey: string, progress: string): Promise<number>;
 }
@@ -165,7 +166,7 @@ export class BullmqJobQueue implements JobQueue {
   async keepLocks(items: readonly { jobId: string; token: string }[], durationMs: number): Promise<string[]> {
     if (items.length === 0) return [];
     const pairs = items.flatMap((i) => [i.jobId, i.token]);
-    const client = this.connection as unknown as KeepLocksClient;
+    const client = this.connection as unknown as ScriptClient;
     return client.keepLocks(this.queue.keys.active!, this.queue.keys.stalled!, this.jobKeyPrefix, durationMs, ...pairs);
   }
 
@@ -241,11 +242,10 @@ export class BullmqJobQueue implements JobQueue {
    * that could not be written is not worth failing the job for.
    */
   private async withFinalProgress(job: QueuedJob, progress: ImageJobProgress | undefined, move: () => Promise<unknown>): Promise<void> {
-    const client = this.connection as unknown as KeepLocksClient;
+    const client = this.connection as unknown as ScriptClient;
     const written = progress ? client.finalProgress(`${this.jobKeyPrefix}${job.id}`, JSON.stringify(progress)).catch(() => undefined) : undefined;
     await move();
     await written;
-    if (progress) job.progress = { ...progress };
   }
 
   /** BullMQ's own Prometheus text for the queue: job counts by state, completed and failed totals. */
