@@ -25,6 +25,7 @@ import { cpuTable, failureLines, medianRun, roundRatios, runsTable, sweepLine, t
 import { loadImages, MAX_PIXELS, type SourceImage } from './source-images.js';
 import { summarize, type RunResult } from './stats.js';
 import { writeSyntheticImages } from './synthetic-images.js';
+import { DEFAULT_REDIS_URL } from '../common/defaults.js';
 
 const log = createLogger({ proc: 'bench' }, 'warn');
 const parallelism = availableParallelism();
@@ -71,7 +72,7 @@ async function runRaw(images: SourceImage[]): Promise<RunResult> {
 
 /** Redis for (c): REDIS_URL when it answers, else a private redis-server as launchStack starts for (b). */
 async function referenceRedis(): Promise<{ url: string; privateRedis?: PrivateRedis }> {
-  const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const url = process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
   if (await redisAnswers(url)) return { url };
   if (!redisServerOnPath()) throw new Error(`run (c) needs Redis: nothing answers at ${url} and redis-server is not installed (set REDIS_URL)`);
   const privateRedis = await startPrivateRedis();

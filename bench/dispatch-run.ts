@@ -16,6 +16,7 @@ import { launchStack } from '../stack/launch-stack.js';
 import { childProcesses, CpuMeter, processCpuSeconds, redisCpuSeconds } from './cpu-meter.js';
 import { BENCH_JOB_POLICY, tearDownPipelineRun, waitForFinished } from './queue-results.js';
 import type { CpuShare } from './stats.js';
+import { DEFAULT_REDIS_URL } from '../common/defaults.js';
 
 export interface DispatchResult {
   jobs: number;
@@ -27,7 +28,7 @@ export interface DispatchResult {
 export async function runDispatch(jobs: number, executors: number, env: Record<string, string>, log: Logger): Promise<DispatchResult> {
   const dir = await mkdtemp(join(tmpdir(), 'bench-dispatch-'));
   const queueName = `bench-dispatch-${Date.now()}`;
-  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const redisUrl = process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
   const stack = await launchStack(
     { redisUrl, executors, port: 0, host: '127.0.0.1', uploadDir: dir, imagesDir: dir, queueName, env: { ...env, EXECUTOR_DRY_RUN: 'true' } },
     log,

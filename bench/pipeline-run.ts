@@ -12,6 +12,7 @@ import { childProcesses, CpuMeter, peakRssMb, processCpuSeconds, redisCpuSeconds
 import { BENCH_JOB_POLICY, tearDownPipelineRun, collectResults, waitForFinished } from './queue-results.js';
 import { imageUrls, WARM_UP_IMAGES, type SourceImage } from './source-images.js';
 import { summarize, type RunResult } from './stats.js';
+import { DEFAULT_REDIS_URL } from '../common/defaults.js';
 
 /** The stack's node processes by role ('executor', 'scheduler', 'fileserver'), found as children of this process. */
 function stackProcesses(): Map<string, number[]> {
@@ -32,7 +33,7 @@ export async function runPipeline(
 ): Promise<RunResult> {
   const uploadDir = await mkdtemp(join(tmpdir(), 'bench-uploads-'));
   const queueName = `bench-${Date.now()}`;
-  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const redisUrl = process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
   const stack = await launchStack(
     {
       redisUrl,

@@ -13,6 +13,7 @@ import { createRedis } from '../common/redis.js';
 import { notifyReady, onShutdownSignal } from '../common/shutdown.js';
 import type { ImageTaskResult } from './image-task.js';
 import { createUserImageTask } from './user-image-task.js';
+import { DEFAULT_REDIS_URL } from '../common/defaults.js';
 
 const log = createLogger({ proc: 'worker-pool' });
 const concurrency = Number(process.env.CONCURRENCY);
@@ -22,7 +23,7 @@ if (!Number.isSafeInteger(concurrency) || concurrency < 1 || queueName === undef
   process.exit(2);
 }
 const task = createUserImageTask('worker-pool', process.env);
-const connection = createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', log, 'bench-worker-pool');
+const connection = createRedis(process.env.REDIS_URL ?? DEFAULT_REDIS_URL, log, 'bench-worker-pool');
 
 const worker = new Worker<ImageJobData, ImageTaskResult>(
   queueName,

@@ -6,6 +6,7 @@ import { createLogger } from '../common/log.js';
 import { onShutdownSignal } from '../common/shutdown.js';
 import { launchStack, StackError } from '../stack/launch-stack.js';
 import { loadStackConfig } from '../stack/stack-config.js';
+import { DEFAULT_FILESERVER_PORT, DEFAULT_FILESERVER_URL } from '../common/defaults.js';
 
 const USAGE = `usage: offer-invert start      (npm start)
 Runs the pipeline in this terminal until Ctrl-C: a fileserver, the scheduler(s) and executors,
@@ -27,7 +28,7 @@ if (args.length > 0) {
 const log = createLogger({ proc: 'start' });
 
 try {
-  const config = loadStackConfig(process.env, 8080);
+  const config = loadStackConfig(process.env, DEFAULT_FILESERVER_PORT);
   // The dashboard comes along unless DASHBOARD_PORT=off; its settings are checked here, before anything starts.
   const dashboard = parseDashboardPort(process.env.DASHBOARD_PORT) === 'off' ? undefined : loadDashboardConfig(process.env);
   const stack = await launchStack(
@@ -40,7 +41,7 @@ try {
     (stack.redisUrl === config.redisUrl ? '' : `REDIS_URL=${stack.redisUrl} `) +
     (config.queueName === DEFAULT_QUEUE_NAME ? '' : `QUEUE_NAME=${config.queueName} `);
   const schedulers = config.schedulers > 1 ? `${config.schedulers} schedulers, ` : '';
-  const fileserverHint = stack.fileserverUrl === 'http://127.0.0.1:8080' ? '' : `FILESERVER_URL=${stack.fileserverUrl} `;
+  const fileserverHint = stack.fileserverUrl === DEFAULT_FILESERVER_URL ? '' : `FILESERVER_URL=${stack.fileserverUrl} `;
   console.log(
     [
       '',

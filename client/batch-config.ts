@@ -1,6 +1,7 @@
 /** `batch`'s settings: the stack's (stack/stack-config.ts) plus its own, checked together. */
 import { ConfigError, EnvReader } from '../common/config.js';
 import { loadStackConfig, type StackConfig } from '../stack/stack-config.js';
+import { DEFAULT_FILESERVER_PORT } from '../common/defaults.js';
 
 export interface BatchConfig extends StackConfig {
   /** How long a task size no executor fits is waited out before batch gives up. */
@@ -13,7 +14,7 @@ export function loadBatchConfig(env: Record<string, string | undefined>): Readon
   const problems: string[] = [];
   let stack: Readonly<StackConfig> | undefined;
   try {
-    stack = loadStackConfig(env, 8080);
+    stack = loadStackConfig(env, DEFAULT_FILESERVER_PORT);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     problems.push(...err.problems);

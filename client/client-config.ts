@@ -1,6 +1,7 @@
 /** Settings for the command-line clients that add jobs (`enqueue`, `retry-failed`). */
 import { EnvReader } from '../common/config.js';
-import { DEFAULT_JOB_POLICY, DEFAULT_QUEUE_NAME, type JobPolicy } from '../common/queue.js';
+import { DEFAULT_FILESERVER_HOST, DEFAULT_FILESERVER_PORT, DEFAULT_QUEUE_NAME, DEFAULT_REDIS_URL } from '../common/defaults.js';
+import { DEFAULT_JOB_POLICY, type JobPolicy } from '../common/queue.js';
 
 export interface ClientConfig {
   redisUrl: string;
@@ -12,9 +13,7 @@ export interface ClientConfig {
   jobPolicy: JobPolicy;
 }
 
-export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
-export const DEFAULT_FILESERVER_PORT = 8080;
-export const DEFAULT_FILESERVER_URL = `http://127.0.0.1:${DEFAULT_FILESERVER_PORT}`;
+export { DEFAULT_FILESERVER_PORT, DEFAULT_FILESERVER_URL, DEFAULT_REDIS_URL } from '../common/defaults.js';
 
 export function loadClientConfig(env: Record<string, string | undefined>): Readonly<ClientConfig> {
   const read = new EnvReader(env);
@@ -24,7 +23,7 @@ export function loadClientConfig(env: Record<string, string | undefined>): Reado
   if (queueName.includes(':')) read.problem(`QUEUE_NAME=${JSON.stringify(queueName)} must not contain ":"`);
   // The same PORT/HOST that `npm start` gives its fileserver, so an exported PORT reaches both.
   const port = read.int('PORT', DEFAULT_FILESERVER_PORT, { min: 0, max: 65535 });
-  const host = connectHost(read.string('HOST', '127.0.0.1'));
+  const host = connectHost(read.string('HOST', DEFAULT_FILESERVER_HOST));
   const fileserverUrl = read.url('FILESERVER_URL', `http://${host}:${port}`);
   if (port === 0 && read.optionalString('FILESERVER_URL') === undefined && read.optionalString('IMAGES_BASE_URL') === undefined) {
     read.problem('PORT=0 gives the fileserver a random port: set FILESERVER_URL to the URL `npm start` printed');

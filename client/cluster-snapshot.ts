@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import { STATE_TTL_MS, type ClusterState } from '../common/cluster-state.js';
 import type { Keys } from '../common/keys.js';
 import { parseService, type ServiceDef } from '../common/service-def.js';
-import { parseLease } from '../scheduler/leader-lease.js';
+import { parseLease } from '../common/lease-holder.js';
 import { instanceRows, type InstanceRow } from './service-list.js';
 
 

@@ -3,7 +3,7 @@
  * once a second with a short TTL. `status`, the dashboard and tests read it from any machine;
  * nothing reads it to make decisions.
  */
-import type { Resources } from '../protocol/types.js';
+import type { Resources } from './resource-shape.js';
 
 /** How long the published state lives: no state means no leader published for this long. */
 export const STATE_TTL_MS = 10_000;

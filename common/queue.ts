@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import type { JobsOptions } from 'bullmq';
 import type { TaskResult } from './task-result.js';
 
-export const DEFAULT_QUEUE_NAME = 'images';
+export { DEFAULT_QUEUE_NAME } from './defaults.js';
 export const JOB_NAME = 'invert';
 
 export interface ImageJobData {

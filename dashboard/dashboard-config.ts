@@ -5,8 +5,7 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { EnvReader } from '../common/config.js';
-import { DEFAULT_QUEUE_NAME } from '../common/queue.js';
-import { DEFAULT_FILESERVER_URL, DEFAULT_REDIS_URL } from '../client/client-config.js';
+import { DEFAULT_FILESERVER_URL, DEFAULT_QUEUE_NAME, DEFAULT_REDIS_URL } from '../common/defaults.js';
 
 export const DEFAULT_DASHBOARD_PORT = 8081;
 export const DEFAULT_DASHBOARD_HOST = '127.0.0.1';

@@ -1,7 +1,13 @@
 import { availableParallelism, hostname, totalmem } from 'node:os';
 import { EnvReader } from '../common/config.js';
 import { DEFAULT_METRICS_PORTS, readMetricsSettings, type MetricsSettings } from '../common/metrics-config.js';
-import { DEFAULT_QUEUE_NAME } from '../common/queue.js';
+import {
+  DEFAULT_EXECUTOR_ADVERTISE_HOST,
+  DEFAULT_EXECUTOR_PORTS,
+  DEFAULT_FILESERVER_URL,
+  DEFAULT_QUEUE_NAME,
+  DEFAULT_REDIS_URL,
+} from '../common/defaults.js';
 import type { PortRange, Resources } from '../protocol/types.js';
 import type { DownloadOptions } from './download.js';
 
@@ -36,8 +42,7 @@ export interface ExecutorConfig {
   metrics: MetricsSettings;
 }
 
-/** Mesos agents offer this range by default too. */
-export const DEFAULT_EXECUTOR_PORTS = '31000-32000';
+export { DEFAULT_EXECUTOR_PORTS } from '../common/defaults.js';
 
 function parsePorts(text: string, r: EnvReader): PortRange[] {
   const ranges: PortRange[] = [];
@@ -54,14 +59,14 @@ function parsePorts(text: string, r: EnvReader): PortRange[] {
 
 export function loadExecutorConfig(env: Record<string, string | undefined>): Readonly<ExecutorConfig> {
   const r = new EnvReader(env);
-  const fileserverUrl = new URL(r.url('FILESERVER_URL', 'http://127.0.0.1:8080'));
+  const fileserverUrl = new URL(r.url('FILESERVER_URL', DEFAULT_FILESERVER_URL));
   const defaultMemMb = Math.min(4096, Math.floor(totalmem() / 2 / 2 ** 20));
   const config: ExecutorConfig = {
-    redisUrl: r.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+    redisUrl: r.url('REDIS_URL', DEFAULT_REDIS_URL, ['redis:', 'rediss:']),
     queueName: r.string('QUEUE_NAME', DEFAULT_QUEUE_NAME),
     executorId: r.string('EXECUTOR_ID', hostname()),
     hostname: hostname(),
-    advertiseHost: r.string('EXECUTOR_ADVERTISE_HOST', '127.0.0.1'),
+    advertiseHost: r.string('EXECUTOR_ADVERTISE_HOST', DEFAULT_EXECUTOR_ADVERTISE_HOST),
     resources: {
       cpus: r.number('EXECUTOR_CPUS', availableParallelism(), { min: 0.01 }),
       memMb: r.number('EXECUTOR_MEM_MB', defaultMemMb, { min: 1 }),

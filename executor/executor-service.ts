@@ -7,7 +7,7 @@ import { keysFor, SCHEDULER_INBOX_MAX_LEN } from '../common/keys.js';
 import type { Logger } from '../common/log.js';
 import { createRedis } from '../common/redis.js';
 import { withinGrace, type StopOutcome } from '../common/shutdown.js';
-import { parseLease } from '../scheduler/leader-lease.js';
+import { parseLease } from '../common/lease-holder.js';
 import { decodeCall, encodeEvent } from '../protocol/codec.js';
 import { decodingHandler, oneByOne } from '../transport/decoding-handler.js';
 import { sendToStream, StreamInbox } from '../transport/stream-inbox.js';

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { EnvReader } from '../common/config.js';
 import { DEFAULT_METRICS_PORTS, readMetricsSettings, type MetricsSettings } from '../common/metrics-config.js';
+import { DEFAULT_FILESERVER_HOST, DEFAULT_FILESERVER_PORT, DEFAULT_IMAGES_DIR, DEFAULT_UPLOAD_DIR } from '../common/defaults.js';
 
 export interface FileserverConfig {
   port: number;
@@ -24,10 +25,10 @@ export function loadFileserverConfig(env: Record<string, string | undefined>): R
   const publicUrl = read.optionalString('PUBLIC_URL');
   if (publicUrl !== undefined) checkPublicUrl(read, publicUrl);
   return read.done({
-    port: read.int('PORT', 8080, { min: 0, max: 65535 }),
-    host: read.string('HOST', '127.0.0.1'),
-    uploadDir: resolve(read.string('UPLOAD_DIR', './uploads')),
-    imagesDir: resolve(read.string('IMAGES_DIR', './images')),
+    port: read.int('PORT', DEFAULT_FILESERVER_PORT, { min: 0, max: 65535 }),
+    host: read.string('HOST', DEFAULT_FILESERVER_HOST),
+    uploadDir: resolve(read.string('UPLOAD_DIR', DEFAULT_UPLOAD_DIR)),
+    imagesDir: resolve(read.string('IMAGES_DIR', DEFAULT_IMAGES_DIR)),
     uploadToken: read.required(
       'UPLOAD_TOKEN',
       'set it to a long random secret shared with the executors, e.g. UPLOAD_TOKEN=$(openssl rand -hex 32)',

@@ -7,16 +7,9 @@ import type { TaskResult } from '../common/task-result.js';
 
 export type { TaskResult } from '../common/task-result.js';
 
-export interface PortRange {
-  begin: number;
-  end: number; // inclusive, as in Mesos
-}
+import type { Resources } from '../common/resource-shape.js';
 
-export interface Resources {
-  cpus: number;
-  memMb: number;
-  ports: PortRange[];
-}
+export type { PortRange, Resources } from '../common/resource-shape.js';
 
 export interface ProtocolVersion {
   major: number;

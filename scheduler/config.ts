@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { EnvReader } from '../common/config.js';
 import { DEFAULT_METRICS_PORTS, readMetricsSettings, type MetricsSettings } from '../common/metrics-config.js';
-import { DEFAULT_QUEUE_NAME } from '../common/queue.js';
+import { DEFAULT_FILESERVER_URL, DEFAULT_QUEUE_NAME, DEFAULT_REDIS_URL } from '../common/defaults.js';
 import { DEFAULT_CIRCUIT_OPTIONS, type CircuitOptions } from './host-circuits.js';
 import type { LeaderOptions } from './leader-context.js';
 
@@ -24,11 +24,11 @@ export function loadSchedulerConfig(env: Record<string, string | undefined>): Re
   const r = new EnvReader(env);
   // FILESERVER_URL used to tell executors where to upload; executors now use their own setting.
   // Still read, so a bad value is reported rather than ignored.
-  r.url('FILESERVER_URL', 'http://127.0.0.1:8080');
+  r.url('FILESERVER_URL', DEFAULT_FILESERVER_URL);
   const lockDurationMs = r.int('LOCK_DURATION_MS', 30_000, { min: 1000 });
   const leaseTtlMs = r.int('LEASE_TTL_MS', 5_000, { min: 500, max: 600_000 });
   const config: SchedulerConfig = {
-    redisUrl: r.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+    redisUrl: r.url('REDIS_URL', DEFAULT_REDIS_URL, ['redis:', 'rediss:']),
     queueName: r.string('QUEUE_NAME', DEFAULT_QUEUE_NAME),
     schedulerId: r.string('SCHEDULER_ID', `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`),
     leaseTtlMs,

@@ -10,6 +10,8 @@
  */
 import type { Redis } from 'ioredis';
 import type { Keys } from '../common/keys.js';
+// The value's reader is shared with executors and clients, so it lives in common/.
+import { parseLease, type LeaseHolder } from '../common/lease-holder.js';
 
 // The epoch never goes back, even if Redis lost the counter (a restart without persistence, an
 // AOF without the last second): it is at least the acquirer's clock in milliseconds.
@@ -45,19 +47,6 @@ interface LeaseClient {
   leaseAcquire(lease: string, epoch: string, holder: string, ttlMs: number, floor: number): Promise<number>;
   leaseRenew(lease: string, value: string, ttlMs: number): Promise<number>;
   leaseRelease(lease: string, channel: string, value: string): Promise<number>;
-}
-
-export interface LeaseHolder {
-  schedulerId: string;
-  epoch: number;
-}
-
-/** Parses the lease value "<schedulerId> <epoch>". */
-export function parseLease(value: string | null): LeaseHolder | undefined {
-  if (!value) return undefined;
-  const at = value.lastIndexOf(' ');
-  const epoch = Number(value.slice(at + 1));
-  return at > 0 && Number.isInteger(epoch) ? { schedulerId: value.slice(0, at), epoch } : undefined;
 }
 
 export class LeaderLease {

@@ -9,7 +9,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { logsToTerminal, type Logger } from '../common/log.js';
 import { redisAnswers } from '../common/redis.js';
-import { DEFAULT_EXECUTOR_PORTS } from '../executor/config.js';
+import { DEFAULT_EXECUTOR_PORTS } from '../common/defaults.js';
 import { freePort, portIsFree } from './free-port.js';
 import { stackMetricsPorts } from './metrics-ports.js';
 import { portSlices } from './port-slices.js';

@@ -1,10 +1,17 @@
 import { resolve } from 'node:path';
 import { EnvReader } from '../common/config.js';
-import { DEFAULT_EXECUTOR_PORTS } from '../executor/config.js';
+import {
+  DEFAULT_EXECUTOR_PORTS,
+  DEFAULT_FILESERVER_HOST,
+  DEFAULT_IMAGES_DIR,
+  DEFAULT_QUEUE_NAME,
+  DEFAULT_REDIS_URL,
+  DEFAULT_UPLOAD_DIR,
+} from '../common/defaults.js';
 import { DEFAULT_METRICS_PORTS, parseMetricsPort } from '../common/metrics-config.js';
 import { MAX_METRICS_BASE } from './metrics-ports.js';
 import { portSlices } from './port-slices.js';
-import { DEFAULT_JOB_POLICY, DEFAULT_QUEUE_NAME, type JobPolicy } from '../common/queue.js';
+import { DEFAULT_JOB_POLICY, type JobPolicy } from '../common/queue.js';
 
 export interface StackConfig {
   redisUrl: string;
@@ -42,14 +49,14 @@ export interface StackConfig {
 export function loadStackConfig(env: Record<string, string | undefined>, defaultPort: number): Readonly<StackConfig> {
   const r = new EnvReader(env);
   const config: StackConfig = {
-    redisUrl: r.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+    redisUrl: r.url('REDIS_URL', DEFAULT_REDIS_URL, ['redis:', 'rediss:']),
     queueName: r.string('QUEUE_NAME', DEFAULT_QUEUE_NAME),
     executors: r.int('EXECUTORS', 2, { min: 1, max: 64 }),
     schedulers: r.int('SCHEDULERS', 1, { min: 1, max: 8 }),
     port: r.int('PORT', defaultPort, { min: 0, max: 65535 }),
-    host: r.string('HOST', '127.0.0.1'),
-    uploadDir: resolve(r.string('UPLOAD_DIR', './uploads')),
-    imagesDir: resolve(r.string('IMAGES_DIR', './images')),
+    host: r.string('HOST', DEFAULT_FILESERVER_HOST),
+    uploadDir: resolve(r.string('UPLOAD_DIR', DEFAULT_UPLOAD_DIR)),
+    imagesDir: resolve(r.string('IMAGES_DIR', DEFAULT_IMAGES_DIR)),
     jobPolicy: {
       ...DEFAULT_JOB_POLICY,
       attempts: r.int('JOB_ATTEMPTS', DEFAULT_JOB_POLICY.attempts, { min: 1, max: 100 }),

@@ -14,7 +14,7 @@ import { watchJobs } from '../client/watch-jobs.js';
 import { keysFor } from '../common/keys.js';
 import { DEFAULT_JOB_POLICY, type ImageJobData, type ImageJobResult } from '../common/queue.js';
 import { encodeCall } from '../protocol/codec.js';
-import { parseLease } from '../scheduler/leader-lease.js';
+import { parseLease } from '../common/lease-holder.js';
 import { startPipeline } from './helpers/pipeline.js';
 import { slowImageServer } from './helpers/slow-server.js';
 

@@ -16,7 +16,7 @@ import { enqueueUrls } from '../../client/enqueue-urls.js';
 import { keysFor } from '../../common/keys.js';
 import { DEFAULT_JOB_POLICY, type ImageJobData, type ImageJobResult } from '../../common/queue.js';
 import { redisAnswers } from '../../common/redis.js';
-import { parseLease, type LeaseHolder } from '../../scheduler/leader-lease.js';
+import { parseLease, type LeaseHolder } from '../../common/lease-holder.js';
 import { freePort } from '../../stack/free-port.js';
 import type { NetNs } from './netns.js';
 import { startSourceServer, type SourceServer } from './source-server.js';
