@@ -10,6 +10,15 @@ export const REFRESH_MS = 2000;
 /** No inline script (the CSP forbids it); inline styles only for the resource bars. */
 export const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
+/**
+ * bull-board's pages under the same rules: scripts only from this server (its bundle is served
+ * by us; no eval, no inline script), no frames, no forms elsewhere, nothing from other origins
+ * (its Google Fonts link is refused: the system font is used). Two grants more than the
+ * cluster page, each because its bundle needs it: its stylesheet file (style-src 'self') and
+ * its `<base href>` (base-uri 'self').
+ */
+export const BOARD_CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self'; connect-src 'self'; base-uri 'self'; form-action 'none'; frame-ancestors 'none'";
+
 const STYLE = `
 body{font:14px/1.4 system-ui,sans-serif;margin:0;background:#f4f5f7;color:#1d2330}
 header{background:#1d2330;color:#fff;padding:10px 20px;display:flex;gap:20px;align-items:baseline}

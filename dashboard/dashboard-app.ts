@@ -13,7 +13,7 @@ import { readClusterSnapshot } from '../client/cluster-snapshot.js';
 import type { Keys } from '../common/keys.js';
 import type { Logger } from '../common/log.js';
 import { processRegistry } from '../common/metrics-server.js';
-import { clusterScript, PAGE_CSP, renderPage } from './cluster-page.js';
+import { BOARD_CSP, clusterScript, PAGE_CSP, renderPage } from './cluster-page.js';
 import { ThumbnailError, type Thumbnails } from './thumbnails.js';
 import { tokenAuth } from './token-auth.js';
 
@@ -49,7 +49,11 @@ export function createDashboardApp(deps: DashboardDeps): Express {
   // should be aligned in package.json; until then, the cast.
   type ServerAdapter = Parameters<typeof createBullBoard>[0]['serverAdapter'];
   createBullBoard({ queues: [new BullMQAdapter(deps.queue)], serverAdapter: board as unknown as ServerAdapter, options: { uiConfig: { boardTitle: 'offer-invert' } } });
-  app.use('/queues', board.getRouter());
+  // Set before bull-board answers: its HTML, its API and its static files all carry it.
+  app.use('/queues', (_req, res, next) => {
+    res.set('Content-Security-Policy', BOARD_CSP);
+    next();
+  }, board.getRouter());
 
   const redisDown = (res: Response, err: unknown) => {
     deps.log.warn('dashboard cannot read Redis', { error: (err as Error).message });

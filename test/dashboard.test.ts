@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
+import { BOARD_CSP } from '../dashboard/cluster-page.js';
 import { redisServerOnPath } from '../stack/private-redis.js';
 import { freePort } from '../stack/free-port.js';
 import { makeCorpus } from './faults/corpus.js';
@@ -223,9 +224,14 @@ describe('dashboard', { skip: !redisServerOnPath() && 'redis-server is not insta
       await page.screenshot({ path: shot, fullPage: true });
       t.diagnostic(`screenshot: ${shot}`);
 
-      await page.goto(`${dashboard.url}/queues`);
+      const boardPage = await page.goto(`${dashboard.url}/queues`);
+      assert.equal(boardPage?.headers()['content-security-policy'], BOARD_CSP);
       await page.getByText(stack.queueName).first().waitFor({ timeout: 20_000 });
       await page.waitForLoadState('networkidle');
+      // bull-board renders under its CSP: nothing refused but the web font it links from Google.
+      assert.deepEqual(errors.filter((e) => !/fonts\.googleapis\.com/.test(e)), []);
+      const api = await fetch(`${dashboard.url}/queues/api/queues`);
+      assert.equal(api.headers.get('content-security-policy'), BOARD_CSP);
       await page.screenshot({ path: join(shots, 'queues.png') });
       // bull-board's own API, which its page reads: the same queue, the same count.
       const board = (await (await fetch(`${dashboard.url}/queues/api/queues`)).json()) as { queues: { name: string; counts: Record<string, number> }[] };
