@@ -3,7 +3,8 @@
  * once. Pure; driven by the scheduler's clock.
  *
  * closed  -> `failureThreshold` consecutive host faults (refused connections, timeouts, 5xx)
- *            open it; a Retry-After opens it at once for that long.
+ *            open it. A Retry-After is one fault like any other: it is one URL's answer, so it
+ *            delays that job (see outcome-policy.ts), never the host's other jobs.
  * open    -> its jobs wait (delayed, no attempt spent) until it half-opens.
  * half    -> one probe job runs; success closes it, failure re-opens it for twice as long
  *            (capped at `openMaxMs`).
@@ -73,7 +74,7 @@ export class HostCircuits {
    * Records a host fault. Returns until when the host's jobs should wait without spending an
    * attempt, or undefined when this failure should spend one (circuit still closed, or given up).
    */
-  failure(host: string, nowMs: number, retryAfterMs?: number): number | undefined {
+  failure(host: string, nowMs: number): number | undefined {
     let c = this.circuits.get(host);
     if (!c) {
       c = { failures: 0, openUntilMs: 0, openings: 0, failingSinceMs: nowMs, probeInFlight: false };
@@ -83,12 +84,11 @@ export class HostCircuits {
     if (this.givenUp(c, nowMs)) return undefined;
     const wasProbe = c.probeInFlight;
     c.probeInFlight = false;
-    const asked = retryAfterMs !== undefined && retryAfterMs > 0;
-    if (c.openUntilMs === 0 && c.failures < this.opts.failureThreshold && !asked) return undefined;
-    if (nowMs >= c.openUntilMs || wasProbe || asked) {
+    if (c.openUntilMs === 0 && c.failures < this.opts.failureThreshold) return undefined;
+    if (nowMs >= c.openUntilMs || wasProbe) {
       const backoff = Math.min(this.opts.openMaxMs, this.opts.openBaseMs * 2 ** c.openings);
       c.openings++;
-      c.openUntilMs = Math.max(c.openUntilMs, nowMs + Math.max(backoff, asked ? Math.min(retryAfterMs, this.opts.giveUpAfterMs) : 0));
+      c.openUntilMs = Math.max(c.openUntilMs, nowMs + backoff);
     }
     return c.openUntilMs;
   }

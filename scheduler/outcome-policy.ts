@@ -5,6 +5,7 @@
  * own state, which it updates.
  */
 import { isHostFault } from '../common/errors.js';
+import { MAX_RETRY_DELAY_MS } from '../common/queue.js';
 import type { HostCircuits } from './host-circuits.js';
 import type { JobAction } from './status-to-job.js';
 
@@ -29,14 +30,18 @@ export function applyCircuit(
     return action;
   }
   if (action.kind === 'retry' && isHostFault(action.reason)) {
-    const untilMs = circuits.failure(run.host, nowMs, action.retryAfterMs);
+    // A Retry-After counts as one fault of the host; only this job waits for it (the closed
+    // circuit's retry honours it, and so does the wait below), the host's other jobs wait at
+    // most the circuit's own backoff.
+    const untilMs = circuits.failure(run.host, nowMs);
     if (untilMs === undefined) return action;
     const spread = Math.round((untilMs - nowMs) * WAIT_SPREAD * random());
+    const askedUntilMs = nowMs + Math.min(MAX_RETRY_DELAY_MS, action.retryAfterMs ?? 0);
     return {
       kind: 'delay',
       reason: action.reason,
       message: `${action.message} (source ${run.host} is failing: waiting for it without spending an attempt)`,
-      untilMs: untilMs + spread,
+      untilMs: Math.max(untilMs + spread, askedUntilMs),
     };
   }
   // Any other end of a probe says nothing about the host: let another probe go.

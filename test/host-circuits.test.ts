@@ -36,11 +36,6 @@ describe('HostCircuits', () => {
     assert.equal(c.failure('h:80', now), undefined, 'a fresh count after closing');
   });
 
-  it('Retry-After opens the circuit at once for that long', () => {
-    const c = new HostCircuits(opts);
-    assert.equal(c.failure('h:80', 100, 30_000), 30_100);
-    assert.deepEqual(c.admit('h:80', 200), { kind: 'wait', untilMs: 30_100 });
-  });
 
   it('a host failing for longer than giveUpAfterMs no longer holds jobs back', () => {
     const c = new HostCircuits(opts);
@@ -73,6 +68,20 @@ describe('applyCircuit', () => {
     const third = applyCircuit(retry('DOWNLOAD_CONNECTION'), run, c, 0, () => 0);
     assert.deepEqual([third.kind, third.kind === 'delay' && third.untilMs], ['delay', 1000]);
     assert.equal(applyCircuit(retry('UPLOAD_FAILED'), run, c, 10, () => 0).kind, 'retry', 'not the source host\'s fault');
+  });
+
+  it('a Retry-After delays only its own job and counts as one fault of the host', () => {
+    const c = new HostCircuits(opts);
+    const run = { host: 'h:80', probe: false };
+    const asked: JobAction = { kind: 'retry', reason: 'DOWNLOAD_HTTP_5XX', message: '503', retryAfterMs: 600_000 };
+    const first = applyCircuit(asked, run, c, 0, () => 0);
+    assert.deepEqual(first, asked, 'below the threshold: a plain retry that honours its own Retry-After');
+    assert.deepEqual(c.admit('h:80', 1), { kind: 'run' }, 'the host\'s other jobs still run');
+    applyCircuit(retry('DOWNLOAD_CONNECTION'), run, c, 0, () => 0);
+    const third = applyCircuit(asked, run, c, 0, () => 0);
+    assert.deepEqual([third.kind, third.kind === 'delay' && third.untilMs], ['delay', 600_000], 'this job waits for its Retry-After');
+    assert.deepEqual(c.admit('h:80', 1), { kind: 'wait', untilMs: 1000 }, 'the others only for the circuit\'s backoff');
+    assert.deepEqual(c.admit('h:80', 1000), { kind: 'probe' });
   });
 });
 
