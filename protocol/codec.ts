@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import { isErrorCode, type ErrorCode } from '../common/errors.js';
+import { isTraceparent } from '../common/tracing-config.js';
 import { normalizePorts } from './resources.js';
 import {
   STAGES,
@@ -112,18 +113,21 @@ function reasonFromWire(v: unknown): ErrorCode | undefined {
 // ---------- tasks ----------
 
 function imageToWire(i: ImageItem): Wire {
-  return { token: i.token, jobId: i.jobId, sourceUrl: i.sourceUrl, outputName: i.outputName, attempt: i.attempt };
+  return { token: i.token, jobId: i.jobId, sourceUrl: i.sourceUrl, outputName: i.outputName, attempt: i.attempt, traceparent: i.traceparent ?? '' };
 }
 
 function imageFromWire(v: unknown, path: string): ImageItem {
   const i = obj(v, path);
-  return {
+  const image: ImageItem = {
     token: str(i.token, `${path}.token`, true),
     jobId: str(i.jobId, `${path}.job_id`, true),
     sourceUrl: str(i.sourceUrl, `${path}.source_url`, true),
     outputName: str(i.outputName, `${path}.output_name`, true),
     attempt: num(i.attempt, `${path}.attempt`),
   };
+  // Trace context is a hint: a malformed one is dropped, never a reason to refuse the task.
+  if (isTraceparent(i.traceparent)) image.traceparent = i.traceparent;
+  return image;
 }
 
 function serviceFromWire(v: unknown, path: string): ServiceSpec | undefined {

@@ -50,6 +50,8 @@ export interface ImageItem {
   sourceUrl: string;
   outputName: string;
   attempt: number;
+  /** W3C traceparent of the placement, when the scheduler traces. */
+  traceparent?: string;
 }
 
 /** A long-running web server instance. */

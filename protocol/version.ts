@@ -6,7 +6,7 @@
 import type { ProtocolVersion } from './types.js';
 import { DecodeError } from './wire-readers.js';
 
-export const PROTOCOL_VERSION: Readonly<ProtocolVersion> = Object.freeze({ major: 2, minor: 0 });
+export const PROTOCOL_VERSION: Readonly<ProtocolVersion> = Object.freeze({ major: 2, minor: 1 });
 
 export function formatVersion(v: ProtocolVersion): string {
   // Version 1 peers sent no version field at all, which decodes as 0.0.

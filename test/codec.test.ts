@@ -14,7 +14,14 @@ const info: TaskInfo = {
   resources: { cpus: 0.5, memMb: 256, ports: [{ begin: 31000, end: 31000 }] },
   images: [
     { token: 'task-1', jobId: '7', sourceUrl: 'http://127.0.0.1:8080/images/cat.png', outputName: 'cat-0123456789ab', attempt: 2 },
-    { token: 'tok-2', jobId: '8', sourceUrl: 'http://127.0.0.1:8080/images/dog.png', outputName: 'dog-0123456789ab', attempt: 1 },
+    {
+      token: 'tok-2',
+      jobId: '8',
+      sourceUrl: 'http://127.0.0.1:8080/images/dog.png',
+      outputName: 'dog-0123456789ab',
+      attempt: 1,
+      traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+    },
   ],
 };
 const serviceInfo: TaskInfo = {
@@ -69,7 +76,7 @@ describe('codec round trips', () => {
     it(`call ${call.kind}`, () => {
       const received = decodeCall(encodeCall(call, { epoch: 9, schedulerId: 's-1', sentAtMs: 5 }));
       assert.deepEqual(received.call, call);
-      assert.deepEqual(received.envelope, { epoch: 9, schedulerId: 's-1', sentAtMs: 5, version: { major: 2, minor: 0 } });
+      assert.deepEqual(received.envelope, { epoch: 9, schedulerId: 's-1', sentAtMs: 5, version: { major: 2, minor: 1 } });
     });
   }
 });
@@ -110,7 +117,7 @@ describe('protocol versions', () => {
 
   it('an event from a peer of another major version is refused, naming the peer and both versions', () => {
     const bytes = raw(Event, { executorId: { value: 'old-exec' }, version: { major: 3, minor: 1 }, heartbeat: {} });
-    assert.throws(() => decodeEvent(bytes), (err: unknown) => err instanceof ProtocolVersionError && /old-exec.*v3\.1.*v2\.0/.test(err.message));
+    assert.throws(() => decodeEvent(bytes), (err: unknown) => err instanceof ProtocolVersionError && /old-exec.*v3\.1.*v2\.1/.test(err.message));
   });
   it('a version 1 peer (no version field) is refused', () => {
     const bytes = raw(Event, { executorId: { value: 'v1-exec' }, heartbeat: {} });
@@ -119,6 +126,25 @@ describe('protocol versions', () => {
   it('a call from a scheduler of another major version is refused', () => {
     const bytes = raw(Call, { schedulerId: 'future', version: { major: 3 }, revive: {} });
     assert.throws(() => decodeCall(bytes), ProtocolVersionError);
+  });
+  it('a launch from a 2.0 scheduler (no traceparent field) decodes, without trace context', () => {
+    const image = { token: 't', jobId: '7', sourceUrl: 'http://h/a.png', outputName: 'a', attempt: 1 };
+    const bytes = raw(Call, {
+      schedulerId: 's',
+      version: { major: 2, minor: 0 },
+      epoch: 1,
+      launch: { offerId: { value: 'o' }, taskInfos: [{ name: 'n', taskId: { value: 't' }, executorId: { value: 'e' }, images: [image] }] },
+    });
+    const call = decodeCall(bytes).call;
+    assert.equal(call.kind, 'launch');
+    assert.deepEqual(call.kind === 'launch' ? call.tasks[0]?.images : undefined, [image]);
+  });
+  it('a malformed traceparent is dropped, the task kept', () => {
+    for (const traceparent of ['nonsense', '00-00000000000000000000000000000000-00f067aa0ba902b7-01', `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01; x`]) {
+      const bytes = encodeCall({ kind: 'launch', offerId: 'o', tasks: [{ ...info, images: [{ ...info.images[0]!, traceparent }] }] }, { epoch: 1, schedulerId: 's' });
+      const call = decodeCall(bytes).call;
+      assert.equal(call.kind === 'launch' ? call.tasks[0]?.images[0]?.traceparent : 'not a launch', undefined, traceparent);
+    }
   });
   it('another minor version is accepted', () => {
     const bytes = raw(Call, { schedulerId: 's', version: { major: 2, minor: 7 }, epoch: 3, revive: {} });
