@@ -57,7 +57,7 @@ export function loadExecutorConfig(env: Record<string, string | undefined>): Rea
   const fileserverUrl = new URL(r.url('FILESERVER_URL', 'http://127.0.0.1:8080'));
   const defaultMemMb = Math.min(4096, Math.floor(totalmem() / 2 / 2 ** 20));
   const config: ExecutorConfig = {
-    redisUrl: r.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+    redisUrl: r.redisUrl('REDIS_URL', 'redis://127.0.0.1:6379'),
     queueName: r.string('QUEUE_NAME', DEFAULT_QUEUE_NAME),
     executorId: r.string('EXECUTOR_ID', hostname()),
     hostname: hostname(),

@@ -8,7 +8,7 @@
  * counted from when the renewal was *sent*: if it cannot renew in time it stops acting before
  * the key can expire in Redis and another scheduler take over.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../common/redis.js';
 import type { Keys } from '../common/keys.js';
 
 // The epoch never goes back, even if Redis lost the counter (a restart without persistence, an
@@ -66,7 +66,7 @@ export class LeaderLease {
   epoch = 0;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
     readonly schedulerId: string,
     readonly ttlMs: number,
