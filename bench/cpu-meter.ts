@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../common/redis.js';
 import type { CpuShare } from './stats.js';
 
 /** Clock ticks per second of /proc's utime and stime; 100 on every Linux this runs on. */
@@ -75,7 +75,7 @@ export function peakRssMb(pid: number): number {
 }
 
 /** CPU seconds of the whole Redis server (every client's work, not only ours). */
-export async function redisCpuSeconds(redis: Redis): Promise<number> {
+export async function redisCpuSeconds(redis: RedisClient): Promise<number> {
   const info = await redis.info('cpu');
   const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1]);
   return field('used_cpu_user') + field('used_cpu_sys');

@@ -11,7 +11,7 @@ import { Queue } from 'bullmq';
 import { enqueueUrls } from '../client/enqueue-urls.js';
 import type { Logger } from '../common/log.js';
 import type { ImageJobData } from '../common/queue.js';
-import { createRedis } from '../common/redis.js';
+import { createRedis, bullOptions } from '../common/redis.js';
 import { launchStack } from '../stack/launch-stack.js';
 import { childProcesses, CpuMeter, processCpuSeconds, redisCpuSeconds } from './cpu-meter.js';
 import { BENCH_JOB_POLICY, tearDownPipelineRun, waitForFinished } from './queue-results.js';
@@ -34,7 +34,7 @@ export async function runDispatch(jobs: number, executors: number, env: Record<s
     log,
   );
   const connection = createRedis(stack.redisUrl, log, 'bench-dispatch');
-  const queue = new Queue<ImageJobData>(queueName, { connection });
+  const queue = new Queue<ImageJobData>(queueName, bullOptions(connection, queueName));
   try {
     await queue.pause();
     const urls = Array.from({ length: jobs }, (_, i) => ({ url: `http://dry-run.invalid/${i}.png` }));

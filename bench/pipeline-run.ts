@@ -6,7 +6,7 @@ import { Queue } from 'bullmq';
 import { enqueueUrls } from '../client/enqueue-urls.js';
 import type { Logger } from '../common/log.js';
 import type { ImageJobData, ImageJobResult } from '../common/queue.js';
-import { createRedis } from '../common/redis.js';
+import { createRedis, bullOptions } from '../common/redis.js';
 import { launchStack } from '../stack/launch-stack.js';
 import { childProcesses, CpuMeter, peakRssMb, processCpuSeconds, redisCpuSeconds } from './cpu-meter.js';
 import { BENCH_JOB_POLICY, tearDownPipelineRun, collectResults, waitForFinished } from './queue-results.js';
@@ -48,7 +48,7 @@ export async function runPipeline(
     log,
   );
   const connection = createRedis(stack.redisUrl, log, 'bench');
-  const queue = new Queue<ImageJobData, ImageJobResult>(queueName, { connection });
+  const queue = new Queue<ImageJobData, ImageJobResult>(queueName, bullOptions(connection, queueName));
   try {
     const inputs = imageUrls(stack.imagesBaseUrl, images);
     const warm = await enqueueUrls(queue, inputs.slice(0, WARM_UP_IMAGES), BENCH_JOB_POLICY);

@@ -4,8 +4,7 @@
  * event-stream reader to the machine it measures), and the results read back afterwards.
  */
 import { Job, type Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { keysFor } from '../common/keys.js';
+import { type RedisClient, scanKeys, queueKeys } from '../common/redis.js';
 import { DEFAULT_JOB_POLICY, type ImageJobData, type JobPolicy } from '../common/queue.js';
 
 /** The default policy (3 attempts, backoff), with finished jobs kept an hour instead of days. */
@@ -50,14 +49,14 @@ export async function collectResults<R extends { durationMs: number }>(
 export async function tearDownPipelineRun(
   queue: Queue,
   stack: { redisUrl: string; stop(): Promise<unknown> },
-  connection: Redis,
+  connection: RedisClient,
   sharedRedisUrl: string,
 ): Promise<void> {
   await queue.obliterate({ force: true }).catch(() => undefined);
   await queue.close();
   await stack.stop();
   if (stack.redisUrl === sharedRedisUrl) {
-    const keys = await connection.keys(`${keysFor(queue.name).base}:*`).catch(() => [] as string[]);
+    const keys = await scanKeys(connection, `${queueKeys(connection, queue.name).base}:*`).catch(() => [] as string[]);
     if (keys.length > 0) await connection.del(...keys).catch(() => undefined);
   }
   connection.disconnect();

@@ -9,7 +9,7 @@ import { Queue } from 'bullmq';
 import { enqueueUrls } from '../client/enqueue-urls.js';
 import type { Logger } from '../common/log.js';
 import type { ImageJobData } from '../common/queue.js';
-import { createRedis } from '../common/redis.js';
+import { createRedis, bullOptions } from '../common/redis.js';
 import { CpuMeter, peakRssMb, processCpuSeconds, redisCpuSeconds } from './cpu-meter.js';
 import type { ImageTaskInput, ImageTaskResult } from './image-task.js';
 import { distScript, startFileserver, startNodeChild, type FileserverProcess, type NodeChild } from './node-child.js';
@@ -58,7 +58,7 @@ async function withProcesses<T>(
 export const runWorkerPool: ReferenceRun = async (ctx, concurrency) => {
   const queueName = `bench-workers-${Date.now()}-${randomBytes(3).toString('hex')}`;
   const connection = createRedis(ctx.redisUrl, ctx.log, 'bench');
-  const queue = new Queue<ImageJobData, ImageTaskResult>(queueName, { connection });
+  const queue = new Queue<ImageJobData, ImageTaskResult>(queueName, bullOptions(connection, queueName));
   try {
     const env = { REDIS_URL: ctx.redisUrl, QUEUE_NAME: queueName, CONCURRENCY: String(concurrency) };
     return await withProcesses(ctx, 'worker-pool.js', env, async (fileserver, worker) => {

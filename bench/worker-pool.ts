@@ -9,7 +9,7 @@ import { UnrecoverableError, Worker } from 'bullmq';
 import { retryKind, PipelineError } from '../common/errors.js';
 import { createLogger } from '../common/log.js';
 import type { ImageJobData } from '../common/queue.js';
-import { createRedis } from '../common/redis.js';
+import { bullOptions, createRedis } from '../common/redis.js';
 import { notifyReady, onShutdownSignal } from '../common/shutdown.js';
 import type { ImageTaskResult } from './image-task.js';
 import { createUserImageTask } from './user-image-task.js';
@@ -37,7 +37,7 @@ const worker = new Worker<ImageJobData, ImageTaskResult>(
       throw retryKind(err.code) === 'never' ? new UnrecoverableError(message) : new Error(message);
     }
   },
-  { connection, concurrency },
+  { ...bullOptions(connection, queueName), concurrency },
 );
 worker.on('error', (err) => log.warn('worker error', { err }));
 

@@ -18,10 +18,9 @@ import { UnplaceableError, watchUnplaceable } from '../client/unplaceable-watch.
 import { listLabel, noEntriesProblem, problemLines, readUrlList, UrlListError } from '../client/url-list-input.js';
 import { watchJobs, type BatchOutcome } from '../client/watch-jobs.js';
 import { ConfigError } from '../common/config.js';
-import { keysFor } from '../common/keys.js';
 import { createLogger } from '../common/log.js';
 import type { ImageJobData, ImageJobResult } from '../common/queue.js';
-import { createRedis } from '../common/redis.js';
+import { createRedis, bullOptions, queueKeys } from '../common/redis.js';
 import { freePort, portIsFree } from '../stack/free-port.js';
 import { launchStack, StackError, type RunningStack } from '../stack/launch-stack.js';
 
@@ -115,7 +114,7 @@ if (!config.portChosen && !(await portIsFree(port))) {
 const parsed = await listOrExit(file, config.imagesBaseUrl ?? `http://127.0.0.1:${port}/images/`);
 
 // Another stack (an `npm start`) serving this queue would take the batch's jobs: say so first.
-const serving = await leadingScheduler(config.redisUrl, keysFor(config.queueName));
+const serving = await leadingScheduler(config.redisUrl, config.queueName);
 if (serving !== undefined) fail(queueAlreadyServedMessage(config.queueName, serving, file));
 
 const log = createLogger({ proc: 'batch' }, process.env.LOG_LEVEL === undefined ? 'warn' : undefined);
@@ -133,9 +132,9 @@ try {
 
 const connection = createRedis(stack.redisUrl, log, 'batch');
 const eventsConnection = createRedis(stack.redisUrl, log, 'batch-events');
-const queue = new Queue<ImageJobData, ImageJobResult>(config.queueName, { connection });
-const events = new QueueEvents(config.queueName, { connection: eventsConnection });
-const unplaceable = watchUnplaceable(connection, keysFor(config.queueName), {
+const queue = new Queue<ImageJobData, ImageJobResult>(config.queueName, bullOptions(connection, config.queueName));
+const events = new QueueEvents(config.queueName, bullOptions(eventsConnection, config.queueName));
+const unplaceable = watchUnplaceable(connection, queueKeys(connection, config.queueName), {
   waitMs: config.unplaceableWaitMs,
   onChange: (reason) =>
     display.notice(reason === undefined ? 'tasks fit an executor again' : `waiting: ${reason} (giving up after ${Math.round(config.unplaceableWaitMs / 1000)} s)`),

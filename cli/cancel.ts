@@ -8,8 +8,8 @@ import { Queue } from 'bullmq';
 import { cancelJobs, describeSummary } from '../client/cancel-jobs.js';
 import { clientRedis, runCli } from '../client/cli-runner.js';
 import { loadClientConfig } from '../client/client-config.js';
-import { keysFor } from '../common/keys.js';
 import type { ImageJobData } from '../common/queue.js';
+import { bullOptions, queueKeys } from '../common/redis.js';
 
 const USAGE = `usage: offer-invert cancel JOB_ID...     cancel these jobs   (npm run cancel -- ...)
        offer-invert cancel --all           cancel every job not yet finished
@@ -46,8 +46,8 @@ async function main(argv: string[]): Promise<number> {
   const config = loadClientConfig(process.env);
   const redis = await clientRedis('cancel', config.redisUrl);
   if (redis === undefined) return 1;
-  const keys = keysFor(config.queueName);
-  const queue = new Queue<ImageJobData>(config.queueName, { connection: redis });
+  const keys = queueKeys(redis, config.queueName);
+  const queue = new Queue<ImageJobData>(config.queueName, bullOptions(redis, config.queueName));
   try {
     if (!(await redis.exists(keys.leader))) console.warn('cancel: no scheduler leads right now: running jobs are killed once one does');
     const summary = await cancelJobs(queue, redis, keys, values.all === true ? 'all' : positionals, waitMs);

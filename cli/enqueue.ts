@@ -14,10 +14,9 @@ import { firstUnderBase, noSchedulerWarning, nothingAnswersMessage, probeUrl, sc
 import { listLabel, noEntriesProblem, problemLines, readUrlList, UrlListError } from '../client/url-list-input.js';
 import { DEFAULT_QUEUE_NAME } from '../common/queue.js';
 import { ConfigError } from '../common/config.js';
-import { keysFor } from '../common/keys.js';
 import { createLogger } from '../common/log.js';
 import type { ImageJobData } from '../common/queue.js';
-import { createRedis, redactUrl, redisAnswers } from '../common/redis.js';
+import { createRedis, redactUrl, redisAnswers, bullOptions, queueKeys } from '../common/redis.js';
 
 const USAGE = `usage: offer-invert enqueue [--again] [--no-check] <file>     (npm run enqueue -- <file>)
   <file>      one image URL per line; '#' starts a comment; '-' reads standard input.
@@ -88,9 +87,9 @@ async function addJobs(config: Readonly<ClientConfig>, list: ParsedUrlList, agai
   const log = createLogger({ process: 'enqueue' });
   // A finite retry budget: a Redis lost mid-run fails the CLI instead of hanging it forever.
   const redis = createRedis(config.redisUrl, log, 'enqueue', { maxRetriesPerRequest: 3 });
-  const queue = new Queue<ImageJobData>(config.queueName, { connection: redis });
+  const queue = new Queue<ImageJobData>(config.queueName, bullOptions(redis, config.queueName));
   try {
-    if (!(await schedulerServes(redis, keysFor(config.queueName)))) console.error(noSchedulerWarning(config.queueName));
+    if (!(await schedulerServes(redis, queueKeys(redis, config.queueName)))) console.error(noSchedulerWarning(config.queueName));
     const { added, existing, existingFailed } = await enqueueOnce(queue, redis, list.entries, config.jobPolicy, { again });
     console.log(summary(config, list, added.map((job) => job.id ?? '?'), existing.length));
     if (existingFailed.length > 0) {

@@ -9,8 +9,8 @@ import { clientRedis, runCli } from '../client/cli-runner.js';
 import { loadClientConfig } from '../client/client-config.js';
 import { noSchedulerWarning, schedulerServes } from '../client/preflight.js';
 import { describeRetry, retryFailedJobs } from '../client/retry-failed-jobs.js';
-import { keysFor } from '../common/keys.js';
 import type { ImageJobData } from '../common/queue.js';
+import { bullOptions, queueKeys } from '../common/redis.js';
 
 const USAGE = `usage: offer-invert retry-failed      (npm run retry-failed)
 Moves every job of the queue that failed for good back to waiting, with its attempts reset,
@@ -32,11 +32,11 @@ async function main(argv: string[]): Promise<number> {
   const config = loadClientConfig(process.env);
   const redis = await clientRedis('retry-failed', config.redisUrl);
   if (redis === undefined) return 1;
-  const queue = new Queue<ImageJobData>(config.queueName, { connection: redis });
+  const queue = new Queue<ImageJobData>(config.queueName, bullOptions(redis, config.queueName));
   try {
     const summary = await retryFailedJobs(queue);
     for (const line of describeRetry(summary, config.queueName)) console.log(line);
-    if (summary.retried > 0 && !(await schedulerServes(redis, keysFor(config.queueName)))) console.error(noSchedulerWarning(config.queueName));
+    if (summary.retried > 0 && !(await schedulerServes(redis, queueKeys(redis, config.queueName)))) console.error(noSchedulerWarning(config.queueName));
     return 0;
   } finally {
     await queue.close();

@@ -4,13 +4,13 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { Redis } from 'ioredis';
+import { type RedisClient, queueKeys } from '../common/redis.js';
 import { clientRedis, runCli } from '../client/cli-runner.js';
 import { loadClientConfig } from '../client/client-config.js';
 import { parseServiceArgs, SERVICE_USAGE, ServiceUsageError, type ServiceCommand } from '../client/service-args.js';
 import { formatRows, instanceRows } from '../client/service-list.js';
 import type { ClusterState } from '../common/cluster-state.js';
-import { keysFor, type Keys } from '../common/keys.js';
+import type { Keys } from '../common/keys.js';
 import { MAX_SERVICE_BODY_BYTES, parseService, serializeService, type ServiceDef } from '../common/service-def.js';
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -42,7 +42,7 @@ async function bodyOf(cmd: Extract<ServiceCommand, { kind: 'start' }>): Promise<
   return { body: await readFile(file), contentType: cmd.contentType ?? CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream' };
 }
 
-async function loadDesired(redis: Redis, keys: Keys): Promise<Map<string, ServiceDef>> {
+async function loadDesired(redis: RedisClient, keys: Keys): Promise<Map<string, ServiceDef>> {
   const out = new Map<string, ServiceDef>();
   for (const [name, text] of Object.entries(await redis.hgetall(keys.services))) {
     const { service } = parseService(text);
@@ -51,14 +51,14 @@ async function loadDesired(redis: Redis, keys: Keys): Promise<Map<string, Servic
   return out;
 }
 
-async function existing(redis: Redis, keys: Keys, name: string): Promise<ServiceDef> {
+async function existing(redis: RedisClient, keys: Keys, name: string): Promise<ServiceDef> {
   const text = await redis.hget(keys.services, name);
   const service = text === null ? undefined : parseService(text).service;
   if (!service) throw new ServiceUsageError(`no service named ${JSON.stringify(name)} (see: npm run service -- list)`);
   return service;
 }
 
-async function run(cmd: Exclude<ServiceCommand, { kind: 'help' }>, redis: Redis, keys: Keys): Promise<void> {
+async function run(cmd: Exclude<ServiceCommand, { kind: 'help' }>, redis: RedisClient, keys: Keys): Promise<void> {
   const now = Date.now();
   switch (cmd.kind) {
     case 'start': {
@@ -121,7 +121,7 @@ async function main(argv: string[]): Promise<number> {
   const redis = await clientRedis('service', config.redisUrl);
   if (redis === undefined) return 1;
   try {
-    await run(cmd, redis, keysFor(config.queueName));
+    await run(cmd, redis, queueKeys(redis, config.queueName));
     return 0;
   } catch (err) {
     if (err instanceof ServiceUsageError) {

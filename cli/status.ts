@@ -4,19 +4,18 @@
  * 1 Redis unusable, 2 bad input (one line).
  */
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import { type RedisClient, bullOptions, queueKeys } from '../common/redis.js';
 import { clientRedis, runCli } from '../client/cli-runner.js';
 import { loadClientConfig } from '../client/client-config.js';
 import { readClusterSnapshot } from '../client/cluster-snapshot.js';
 import { parseStatusArgs, STATUS_USAGE, StatusUsageError, type StatusCommand, type StatusOptions } from '../client/status-args.js';
 import { formatStatus } from '../client/status-format.js';
-import { keysFor } from '../common/keys.js';
 import { redactUrl } from '../common/redis.js';
 
 const CLEAR_SCREEN = '\x1b[2J\x1b[H';
 
-async function show(opts: StatusOptions, redis: Redis, queue: Queue, queueName: string, tty: boolean): Promise<void> {
-  const snapshot = await readClusterSnapshot(redis, queue, keysFor(queueName));
+async function show(opts: StatusOptions, redis: RedisClient, queue: Queue, queueName: string, tty: boolean): Promise<void> {
+  const snapshot = await readClusterSnapshot(redis, queue, queueKeys(redis, queueName));
   if (opts.json) {
     process.stdout.write(JSON.stringify(snapshot, null, opts.watchSeconds === undefined ? 2 : undefined) + '\n');
     return;
@@ -51,7 +50,7 @@ async function main(argv: string[]): Promise<number> {
     retryStrategy: (times) => Math.min(times * 200, 2000),
   });
   if (redis === undefined) return 1;
-  const queue = new Queue(queueName, { connection: redis });
+  const queue = new Queue(queueName, bullOptions(redis, queueName));
   queue.on('error', () => undefined);
   const close = async () => {
     await queue.close().catch(() => undefined);

@@ -4,7 +4,7 @@
  * fails the jobs as CANCELLED with no retry. Waits (bounded) to report how each one ended.
  */
 import { Job, type Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../common/redis.js';
 import type { Keys } from '../common/keys.js';
 import type { ImageJobData } from '../common/queue.js';
 
@@ -24,7 +24,7 @@ const REMOVABLE = new Set(['waiting', 'prioritized', 'delayed', 'waiting-childre
 
 export async function cancelJobs(
   queue: Queue<ImageJobData>,
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   target: string[] | 'all',
   waitMs: number,

@@ -2,20 +2,20 @@
  * What the small Redis-reading commands (status, service, cancel, retry-failed) share: a Redis
  * client only once something answers there, and one way to turn main's result into an exit code.
  */
-import { Redis, type RedisOptions } from 'ioredis';
 import { ConfigError } from '../common/config.js';
-import { redactUrl, redisAnswers } from '../common/redis.js';
+import { connectTarget, redactUrl, redisAnswers, type ConnectionOptions, type RedisClient } from '../common/redis.js';
+import { parseRedisUrl } from '../common/redis-url.js';
 
 /**
  * A client for `url`, or undefined after one line saying nothing answers there (exit code 1).
  * Commands fail after a few tries rather than wait through an outage, unless `extra` says otherwise.
  */
-export async function clientRedis(command: string, url: string, extra: RedisOptions = {}): Promise<Redis | undefined> {
+export async function clientRedis(command: string, url: string, extra: ConnectionOptions = {}): Promise<RedisClient | undefined> {
   if (!(await redisAnswers(url, 2000))) {
     console.error(`${command}: Redis does not answer at ${redactUrl(url)} (start the stack with \`npm start\`, or set REDIS_URL)`);
     return undefined;
   }
-  const redis = new Redis(url, { maxRetriesPerRequest: 3, disableClientInfo: true, connectionName: command, ...extra });
+  const redis = connectTarget(parseRedisUrl(url), command, { maxRetriesPerRequest: 3, retryStrategy: () => 200, ...extra });
   redis.on('error', () => undefined);
   return redis;
 }

@@ -17,7 +17,7 @@ export { DEFAULT_FILESERVER_PORT, DEFAULT_FILESERVER_URL, DEFAULT_REDIS_URL } fr
 
 export function loadClientConfig(env: Record<string, string | undefined>): Readonly<ClientConfig> {
   const read = new EnvReader(env);
-  const redisUrl = read.url('REDIS_URL', DEFAULT_REDIS_URL, ['redis:', 'rediss:']);
+  const redisUrl = read.redisUrl('REDIS_URL', DEFAULT_REDIS_URL);
   const queueName = read.string('QUEUE_NAME', DEFAULT_QUEUE_NAME);
   // BullMQ builds Redis keys as prefix:name:suffix, so a colon in the name is rejected.
   if (queueName.includes(':')) read.problem(`QUEUE_NAME=${JSON.stringify(queueName)} must not contain ":"`);

@@ -4,7 +4,7 @@
  * The only I/O of status; formatting is in status-format.ts.
  */
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { scanKeys, type RedisClient } from '../common/redis.js';
 import { STATE_TTL_MS, type ClusterState } from '../common/cluster-state.js';
 import type { Keys } from '../common/keys.js';
 import { parseService, type ServiceDef } from '../common/service-def.js';
@@ -87,20 +87,14 @@ export function parseState(text: string | null): ClusterState | null {
   }
 }
 
-async function presences(redis: Redis, keys: Keys): Promise<SchedulerPresence[]> {
-  const names: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', keys.schedulerPresencePattern, 'COUNT', 200);
-    cursor = next;
-    names.push(...batch);
-  } while (cursor !== '0');
+async function presences(redis: RedisClient, keys: Keys): Promise<SchedulerPresence[]> {
+  const names = await scanKeys(redis, keys.schedulerPresencePattern, 200);
   if (names.length === 0) return [];
   const values = await redis.mget(...names);
   return values.map(parsePresence).filter((p): p is SchedulerPresence => p !== undefined).sort((a, b) => a.schedulerId.localeCompare(b.schedulerId));
 }
 
-export async function readClusterSnapshot(redis: Redis, queue: Queue, keys: Keys, nowMs = Date.now()): Promise<ClusterSnapshot> {
+export async function readClusterSnapshot(redis: RedisClient, queue: Queue, keys: Keys, nowMs = Date.now()): Promise<ClusterSnapshot> {
   const [rawCounts, paused, lease, stateText, servicesHash, schedulers] = await Promise.all([
     queue.getJobCounts(),
     queue.isPaused(),

@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Job, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../common/redis.js';
 import { JOB_NAME, jobOptions, outputStem, type ImageJobData, type JobPolicy } from '../common/queue.js';
 import { DEFAULT_CHUNK_SIZE, EnqueueError } from './enqueue-urls.js';
 
@@ -30,7 +30,7 @@ export function jobIdFor(url: string, again?: { nowMs: number; nonce: string }):
 export async function enqueueOnce(
   queue: Queue<ImageJobData>,
   /** The queue's Redis, for the existence checks. */
-  client: Redis,
+  client: RedisClient,
   entries: readonly { url: string }[],
   policy: JobPolicy,
   opts: { again?: boolean; chunkSize?: number } = {},

@@ -2,8 +2,9 @@
  * Checks `enqueue` makes before adding work, so a user learns now (not from failed jobs) that
  * the images' server is down or that no scheduler will ever pick the jobs up.
  */
-import { Redis } from 'ioredis';
-import type { Keys } from '../common/keys.js';
+import { connectTarget, probeOptions, scanKeys, type RedisClient } from '../common/redis.js';
+import { keysFor, type Keys } from '../common/keys.js';
+import { parseRedisUrl } from '../common/redis-url.js';
 
 export type Probe = { answers: true; status: number } | { answers: false; why: string };
 
@@ -36,15 +37,9 @@ export function nothingAnswersMessage(base: string, why: string): string {
 }
 
 /** True when a leader holds the lease, or at least one scheduler (a standby about to lead) is alive. */
-export async function schedulerServes(redis: Redis, keys: Keys): Promise<boolean> {
+export async function schedulerServes(redis: RedisClient, keys: Keys): Promise<boolean> {
   if ((await redis.exists(keys.leader)) === 1) return true;
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', keys.schedulerPresencePattern, 'COUNT', 1000);
-    if (found.length > 0) return true;
-    cursor = next;
-  } while (cursor !== '0');
-  return false;
+  return (await scanKeys(redis, keys.schedulerPresencePattern, 1000)).length > 0;
 }
 
 export function noSchedulerWarning(queueName: string): string {
@@ -55,8 +50,10 @@ export function noSchedulerWarning(queueName: string): string {
  * The scheduler holding the queue's leader lease at `url`, or undefined when none does or nothing
  * answers there (`batch` then starts its own Redis). A short-lived probe, not a lasting connection.
  */
-export async function leadingScheduler(url: string, keys: Keys, timeoutMs = 1000): Promise<string | undefined> {
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs, enableOfflineQueue: false, disconnectTimeout: 0 });
+export async function leadingScheduler(url: string, queueName: string, timeoutMs = 1000): Promise<string | undefined> {
+  const target = parseRedisUrl(url);
+  const keys = keysFor(queueName, target.topology === 'cluster');
+  const probe = connectTarget(target, 'probe', probeOptions(timeoutMs));
   probe.on('error', () => undefined);
   try {
     await probe.connect();

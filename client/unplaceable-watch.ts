@@ -3,7 +3,7 @@
  * size no registered executor can fit. `batch` shows it and gives up after a while instead of
  * waiting forever. `unplaceableStep` is the pure decision; `watchUnplaceable` polls Redis.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../common/redis.js';
 import type { ClusterState } from '../common/cluster-state.js';
 import type { Keys } from '../common/keys.js';
 
@@ -44,7 +44,7 @@ export interface UnplaceableWatch {
 }
 
 export function watchUnplaceable(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   opts: { waitMs: number; pollMs?: number; onChange: (reason: string | undefined) => void },
 ): UnplaceableWatch {

@@ -3,6 +3,7 @@
  * then fail once with the full list (instead of one error per restart).
  */
 import { logLevelProblem } from './log.js';
+import { redactUrl, redisUrlProblem } from './redis-url.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -83,6 +84,15 @@ export class EnvReader {
       this.problems.push(`${name}=${JSON.stringify(text)} is not a valid URL`);
       return fallback;
     }
+  }
+
+  /** Any REDIS_URL form (redis-url.ts); the problem quotes the URL with its passwords redacted. */
+  redisUrl(name: string, fallback: string): string {
+    const text = this.raw(name) ?? fallback;
+    const problem = redisUrlProblem(text);
+    if (problem === undefined) return text;
+    this.problems.push(`${name}=${JSON.stringify(redactUrl(text))} ${problem}`);
+    return fallback;
   }
 
   list(name: string, fallback: string[]): string[] {

@@ -2,6 +2,11 @@
  * Every Redis key this project writes besides BullMQ's own, in one place, so tools that read
  * them (status, dashboard, cancel, service) and the processes that write them never disagree.
  * All live under `offer-invert:<queue>:`, one namespace per queue, so test runs never collide.
+ *
+ * On a Redis Cluster the queue name is a hash tag (`offer-invert:{<queue>}:`, BullMQ's prefix
+ * `bull:{<queue>}`), so every key of a queue, ours and BullMQ's, lives in one slot and every
+ * script, MULTI and pipeline touches one slot. A single server or Sentinel keeps the untagged
+ * layout, so existing deployments need no migration.
  */
 export const KEY_PREFIX = 'offer-invert';
 /** BullMQ's default key prefix: jobs live under `bull:<queue>:`. */
@@ -43,8 +48,18 @@ export interface Keys {
   cancelled: string;
 }
 
-export function keysFor(queueName: string): Keys {
-  const base = `${KEY_PREFIX}:${queueName}`;
+/** The queue name as it appears in keys: a hash tag on a Cluster. */
+function tagged(queueName: string, clustered: boolean): string {
+  return clustered ? `{${queueName}}` : queueName;
+}
+
+/** BullMQ's `prefix` option for a queue: its jobs live under `${prefix}:<queue>:`. */
+export function bullPrefixFor(queueName: string, clustered = false): string {
+  return clustered ? `${BULL_PREFIX}:${tagged(queueName, true)}` : BULL_PREFIX;
+}
+
+export function keysFor(queueName: string, clustered = false): Keys {
+  const base = `${KEY_PREFIX}:${tagged(queueName, clustered)}`;
   return {
     base,
     schedulerInbox: `${base}:scheduler:inbox`,

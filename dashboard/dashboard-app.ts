@@ -8,7 +8,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import express, { type Express, type Response } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../common/redis.js';
 import { readClusterSnapshot } from '../client/cluster-snapshot.js';
 import type { Keys } from '../common/keys.js';
 import type { Logger } from '../common/log.js';
@@ -18,7 +18,7 @@ import { ThumbnailError, type Thumbnails } from './thumbnails.js';
 import { tokenAuth } from './token-auth.js';
 
 export interface DashboardDeps {
-  redis: Redis;
+  redis: RedisClient;
   queue: Queue;
   keys: Keys;
   token: string | undefined;

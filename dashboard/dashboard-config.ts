@@ -48,7 +48,7 @@ export function parseDashboardPort(text: string | undefined): number | 'off' | s
 
 export function loadDashboardConfig(env: Record<string, string | undefined>): Readonly<DashboardConfig> {
   const read = new EnvReader(env);
-  const redisUrl = read.url('REDIS_URL', DEFAULT_REDIS_URL, ['redis:', 'rediss:']);
+  const redisUrl = read.redisUrl('REDIS_URL', DEFAULT_REDIS_URL);
   const queueName = read.string('QUEUE_NAME', DEFAULT_QUEUE_NAME);
   if (queueName.includes(':')) read.problem(`QUEUE_NAME=${JSON.stringify(queueName)} must not contain ":"`);
   const portSetting = parseDashboardPort(env.DASHBOARD_PORT);

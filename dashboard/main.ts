@@ -2,10 +2,9 @@
 import type { Server } from 'node:http';
 import { Queue } from 'bullmq';
 import { configOrExit } from '../common/config.js';
-import { keysFor } from '../common/keys.js';
 import { createLogger } from '../common/log.js';
 import { exitOnProcessArgs } from '../common/process-help.js';
-import { createRedis } from '../common/redis.js';
+import { createRedis, bullOptions, queueKeys } from '../common/redis.js';
 import { stopHttpServerOnSignal } from '../common/http-shutdown.js';
 import { notifyReady } from '../common/shutdown.js';
 import { createDashboardApp } from './dashboard-app.js';
@@ -19,10 +18,10 @@ const config = configOrExit('dashboard', () => loadDashboardConfig(process.env))
 const log = createLogger({ proc: 'dashboard' });
 // Page loads fail fast (503) while Redis is away instead of hanging; the connection keeps reconnecting.
 const redis = createRedis(config.redisUrl, log, 'dashboard', { maxRetriesPerRequest: 1 });
-const queue = new Queue(config.queueName, { connection: redis });
+const queue = new Queue(config.queueName, bullOptions(redis, config.queueName));
 queue.on('error', () => undefined);
 const thumbnails = new Thumbnails({ uploadDir: config.uploadDir, fileserverUrl: config.fileserverUrl, sizePx: config.thumbnailPx });
-const app = createDashboardApp({ redis, queue, keys: keysFor(config.queueName), token: config.token, thumbnails, log });
+const app = createDashboardApp({ redis, queue, keys: queueKeys(redis, config.queueName), token: config.token, thumbnails, log });
 
 const server: Server = app.listen(config.port, config.host, (err?: Error) => {
   if (err) {

@@ -62,7 +62,7 @@ export function loadExecutorConfig(env: Record<string, string | undefined>): Rea
   const fileserverUrl = new URL(r.url('FILESERVER_URL', DEFAULT_FILESERVER_URL));
   const defaultMemMb = Math.min(4096, Math.floor(totalmem() / 2 / 2 ** 20));
   const config: ExecutorConfig = {
-    redisUrl: r.url('REDIS_URL', DEFAULT_REDIS_URL, ['redis:', 'rediss:']),
+    redisUrl: r.redisUrl('REDIS_URL', DEFAULT_REDIS_URL),
     queueName: r.string('QUEUE_NAME', DEFAULT_QUEUE_NAME),
     executorId: r.string('EXECUTOR_ID', hostname()),
     hostname: hostname(),

@@ -3,9 +3,9 @@
  * download, sharp and upload code. main.ts runs one per process; integration tests run several
  * in-process.
  */
-import { keysFor, SCHEDULER_INBOX_MAX_LEN } from '../common/keys.js';
+import { SCHEDULER_INBOX_MAX_LEN } from '../common/keys.js';
 import type { Logger } from '../common/log.js';
-import { createRedis } from '../common/redis.js';
+import { createRedis, queueKeys } from '../common/redis.js';
 import { withinGrace, type StopOutcome } from '../common/shutdown.js';
 import { parseLease } from '../common/lease-holder.js';
 import { decodeCall, encodeEvent } from '../protocol/codec.js';
@@ -64,8 +64,8 @@ function measured(deps: BatchTaskDeps, metrics: ExecutorMetrics | undefined): Ba
 }
 
 export async function startExecutorService(config: Readonly<ExecutorConfig>, log: Logger, metrics?: ExecutorMetrics): Promise<ExecutorService> {
-  const keys = keysFor(config.queueName);
-  const commands = createRedis(config.redisUrl, log, config.executorId, { enableAutoPipelining: true });
+  const commands = createRedis(config.redisUrl, log, config.executorId, { autoPipelining: true });
+  const keys = queueKeys(commands, config.queueName);
   const inboxConnection = createRedis(config.redisUrl, log, `${config.executorId}-inbox`);
   const uploaderOptions = { token: config.uploadToken, timeoutMs: config.uploadTimeoutMs, retries: config.uploadRetries };
   const upload = createUploader(uploaderOptions);

@@ -28,7 +28,7 @@ export function loadSchedulerConfig(env: Record<string, string | undefined>): Re
   const lockDurationMs = r.int('LOCK_DURATION_MS', 30_000, { min: 1000 });
   const leaseTtlMs = r.int('LEASE_TTL_MS', 5_000, { min: 500, max: 600_000 });
   const config: SchedulerConfig = {
-    redisUrl: r.url('REDIS_URL', DEFAULT_REDIS_URL, ['redis:', 'rediss:']),
+    redisUrl: r.redisUrl('REDIS_URL', DEFAULT_REDIS_URL),
     queueName: r.string('QUEUE_NAME', DEFAULT_QUEUE_NAME),
     schedulerId: r.string('SCHEDULER_ID', `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`),
     leaseTtlMs,

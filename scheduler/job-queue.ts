@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Job, MetricsTime, Queue, UnrecoverableError, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { type RedisClient, bullOptions } from '../common/redis.js';
 import type { Logger } from '../common/log.js';
 import { repeatedErrorLog } from '../common/redis.js';
 import { retryDelayMs, type ImageJobData, type ImageJobProgress, type ImageJobResult } from '../common/queue.js';
@@ -113,12 +113,12 @@ export class BullmqJobQueue implements JobQueue {
   private readonly jobKeyPrefix: string;
 
   constructor(
-    private readonly connection: Redis,
+    private readonly connection: RedisClient,
     opts: BullmqJobQueueOptions,
     log: Logger,
   ) {
     this.worker = new Worker<ImageJobData, ImageJobResult>(opts.queueName, null, {
-      connection,
+      ...bullOptions(connection, opts.queueName),
       autorun: false,
       lockDuration: opts.lockDurationMs,
       // Makes BullMQ count completed and failed jobs (one HINCRBY inside the script that moves the
@@ -136,7 +136,7 @@ export class BullmqJobQueue implements JobQueue {
     const workerErrors = repeatedErrorLog(log, 'bullmq worker', {});
     this.worker.on('error', (err) => workerErrors.error(err));
 
-    this.queue = new Queue<ImageJobData, ImageJobResult>(opts.queueName, { connection });
+    this.queue = new Queue<ImageJobData, ImageJobResult>(opts.queueName, bullOptions(connection, opts.queueName));
     const queueErrors = repeatedErrorLog(log, 'bullmq queue', {});
     this.queue.on('error', (err) => queueErrors.error(err));
     connection.on('ready', () => {

@@ -8,7 +8,7 @@
  * counted from when the renewal was *sent*: if it cannot renew in time it stops acting before
  * the key can expire in Redis and another scheduler take over.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../common/redis.js';
 import type { Keys } from '../common/keys.js';
 // The value's reader is shared with executors and clients, so it lives in common/.
 import { parseLease, type LeaseHolder } from '../common/lease-holder.js';
@@ -55,7 +55,7 @@ export class LeaderLease {
   epoch = 0;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
     readonly schedulerId: string,
     readonly ttlMs: number,

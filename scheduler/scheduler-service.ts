@@ -5,9 +5,9 @@
  * main.ts runs one per process; integration tests run several in-process.
  */
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
+import { type RedisClient, queueKeys } from '../common/redis.js';
 import { describeError } from '../common/errors.js';
-import { keysFor, type Keys } from '../common/keys.js';
+import type { Keys } from '../common/keys.js';
 import type { Logger } from '../common/log.js';
 import { createRedis } from '../common/redis.js';
 import { withinGrace, type StopOutcome } from '../common/shutdown.js';
@@ -37,12 +37,12 @@ export interface SchedulerService {
 
 
 export function startSchedulerService(config: Readonly<SchedulerConfig>, log: Logger): SchedulerService {
-  const keys = keysFor(config.queueName);
   // Auto-pipelining coalesces the commands of one tick into one write: fewer syscalls per task.
-  const commands = createRedis(config.redisUrl, log, 'scheduler', { enableAutoPipelining: true });
+  const commands = createRedis(config.redisUrl, log, 'scheduler', { autoPipelining: true });
   const inboxConnection = createRedis(config.redisUrl, log, 'scheduler-inbox');
-  const bullConnection = createRedis(config.redisUrl, log, 'scheduler-bullmq', { enableAutoPipelining: true });
+  const bullConnection = createRedis(config.redisUrl, log, 'scheduler-bullmq', { autoPipelining: true });
   const subscriber = createRedis(config.redisUrl, log, 'scheduler-standby');
+  const keys = queueKeys(commands, config.queueName);
   const queue = new BullmqJobQueue(bullConnection, config, log);
   const lease = new LeaderLease(commands, keys, config.schedulerId, config.leaseTtlMs);
 
@@ -217,7 +217,7 @@ export function startSchedulerService(config: Readonly<SchedulerConfig>, log: Lo
 }
 
 /** The services' desired state; a definition that does not parse is reported and ignored. */
-async function loadServices(redis: Redis, keys: Keys, log: Logger): Promise<Map<string, ServiceDef>> {
+async function loadServices(redis: RedisClient, keys: Keys, log: Logger): Promise<Map<string, ServiceDef>> {
   const services = new Map<string, ServiceDef>();
   for (const [name, text] of Object.entries(await redis.hgetall(keys.services))) {
     const { service, problem } = parseService(text);
@@ -227,7 +227,7 @@ async function loadServices(redis: Redis, keys: Keys, log: Logger): Promise<Map<
   return services;
 }
 
-function aliveReader(redis: Redis, keys: Keys): LeaderPorts['alive'] {
+function aliveReader(redis: RedisClient, keys: Keys): LeaderPorts['alive'] {
   return {
     knownExecutors: () => redis.smembers(keys.executors),
     forgetExecutors: async (ids) => void (await redis.srem(keys.executors, ...ids)),

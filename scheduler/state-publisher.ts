@@ -1,5 +1,5 @@
 /** Builds the ClusterState the leader publishes, and writes it. */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../common/redis.js';
 import { STATE_TTL_MS, type ClusterState, type PublishedTask } from '../common/cluster-state.js';
 import type { Keys } from '../common/keys.js';
 import type { Leader, LeaderOptions } from './leader.js';
@@ -61,7 +61,7 @@ export function clusterState(leader: Leader, opts: Readonly<LeaderOptions>, term
 }
 
 export async function publishState(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   opts: Readonly<LeaderOptions>,
   leader: Leader,

@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { logsToTerminal, type Logger } from '../common/log.js';
-import { redisAnswers } from '../common/redis.js';
+import { redactUrl, redisAnswers } from '../common/redis.js';
+import { parseRedisUrl } from '../common/redis-url.js';
 import { DEFAULT_EXECUTOR_PORTS } from '../common/defaults.js';
 import { freePort, portIsFree } from './free-port.js';
 import { stackMetricsPorts } from './metrics-ports.js';
@@ -80,10 +81,12 @@ export interface RunningStack {
 const mainOf = (proc: string) => fileURLToPath(new URL(`../${proc}/main.js`, import.meta.url));
 
 async function resolveRedis(url: string, log: Logger): Promise<{ url: string; privateRedis?: PrivateRedis }> {
-  if (await redisAnswers(url)) return { url };
+  if (await redisAnswers(url, 3000)) return { url };
+  // A private server in place of a Sentinel or Cluster the user named would hide their outage.
+  if (parseRedisUrl(url).topology !== 'standalone') throw new StackError(`No Redis answers at ${redactUrl(url)}: are its sentinels or cluster nodes up and reachable?`);
   if (!redisServerOnPath()) {
     throw new StackError(
-      `No Redis answers at ${url}, and redis-server is not installed to start a private one.\n` +
+      `No Redis answers at ${redactUrl(url)}, and redis-server is not installed to start a private one.\n` +
         `Get Redis with one of:\n` +
         `  - apt-get install redis-server   (then run this again: a private instance is started for you)\n` +
         `  - docker run -d -p 6379:6379 redis:7 --maxmemory-policy noeviction\n` +
@@ -91,7 +94,7 @@ async function resolveRedis(url: string, log: Logger): Promise<{ url: string; pr
     );
   }
   const privateRedis = await startPrivateRedis();
-  log.info('no Redis answered; started a private redis-server (stopped on exit)', { tried: url, url: privateRedis.url });
+  log.info('no Redis answered; started a private redis-server (stopped on exit)', { tried: redactUrl(url), url: privateRedis.url });
   return { url: privateRedis.url, privateRedis };
 }
 

@@ -49,7 +49,7 @@ export interface StackConfig {
 export function loadStackConfig(env: Record<string, string | undefined>, defaultPort: number): Readonly<StackConfig> {
   const r = new EnvReader(env);
   const config: StackConfig = {
-    redisUrl: r.url('REDIS_URL', DEFAULT_REDIS_URL, ['redis:', 'rediss:']),
+    redisUrl: r.redisUrl('REDIS_URL', DEFAULT_REDIS_URL),
     queueName: r.string('QUEUE_NAME', DEFAULT_QUEUE_NAME),
     executors: r.int('EXECUTORS', 2, { min: 1, max: 64 }),
     schedulers: r.int('SCHEDULERS', 1, { min: 1, max: 8 }),

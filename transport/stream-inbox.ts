@@ -11,7 +11,7 @@
  * reconnects and the loop re-reads its pending entries. `stalledForMs` tells the owner how long
  * the inbox has gone without a completed read, so an executor can stop offering meanwhile.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../common/redis.js';
 import { describeError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 
@@ -45,7 +45,7 @@ const FIELD = 'm';
 const MAX_DELIVERIES = 8;
 
 /** Appends payloads to a stream in one round trip; `maxLen` trims it approximately. Resolves with their entry ids. */
-export async function sendToStream(redis: Redis, stream: string, payloads: readonly Buffer[], maxLen?: number): Promise<string[]> {
+export async function sendToStream(redis: RedisClient, stream: string, payloads: readonly Buffer[], maxLen?: number): Promise<string[]> {
   if (payloads.length === 0) return [];
   const trim: (string | number)[] = maxLen === undefined ? [] : ['MAXLEN', '~', maxLen];
   if (payloads.length === 1) return [String(await redis.xadd(stream, ...trim, '*', FIELD, payloads[0]!))];
@@ -83,7 +83,7 @@ export class StreamInbox {
 
   constructor(
     /** A connection used only by this inbox: XREADGROUP BLOCK holds it. */
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly opts: InboxOptions,
     private readonly handler: BatchHandler,
     private readonly log: Logger,
