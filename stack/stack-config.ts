@@ -1,10 +1,12 @@
 import { resolve } from 'node:path';
 import { EnvReader } from '../common/config.js';
+import { readQueueName } from '../common/queue-name.js';
+import { PRIVILEGED_PORTS_FLAG } from '../common/port-ranges.js';
 import { DEFAULT_EXECUTOR_PORTS } from '../executor/config.js';
 import { DEFAULT_METRICS_PORTS, parseMetricsPort } from '../common/metrics-config.js';
 import { MAX_METRICS_BASE } from './metrics-ports.js';
 import { portSlices } from './port-slices.js';
-import { DEFAULT_JOB_POLICY, DEFAULT_QUEUE_NAME, type JobPolicy } from '../common/queue.js';
+import { DEFAULT_JOB_POLICY, type JobPolicy } from '../common/queue.js';
 
 export interface StackConfig {
   redisUrl: string;
@@ -43,7 +45,7 @@ export function loadStackConfig(env: Record<string, string | undefined>, default
   const r = new EnvReader(env);
   const config: StackConfig = {
     redisUrl: r.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
-    queueName: r.string('QUEUE_NAME', DEFAULT_QUEUE_NAME),
+    queueName: readQueueName(r),
     executors: r.int('EXECUTORS', 2, { min: 1, max: 64 }),
     schedulers: r.int('SCHEDULERS', 1, { min: 1, max: 8 }),
     port: r.int('PORT', defaultPort, { min: 0, max: 65535 }),
@@ -65,7 +67,7 @@ export function loadStackConfig(env: Record<string, string | undefined>, default
     metricsPortChosen: r.optionalString('METRICS_PORT') !== undefined,
   };
   try {
-    portSlices(config.executorPorts, config.executors);
+    portSlices(config.executorPorts, config.executors, r.bool(PRIVILEGED_PORTS_FLAG, false));
   } catch (err) {
     r.problem((err as Error).message);
   }
