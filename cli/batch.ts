@@ -79,7 +79,7 @@ function printSummary(outcome: BatchOutcome, uploadDir: string, manifestPath: st
 }
 
 async function listOrExit(file: string, base: string): Promise<ParsedUrlList> {
-  let text: string;
+  let text: Buffer;
   try {
     text = await readUrlList(file);
   } catch (err) {

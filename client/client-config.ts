@@ -1,6 +1,7 @@
 /** Settings for the command-line clients that add jobs (`enqueue`, `retry-failed`). */
 import { EnvReader } from '../common/config.js';
-import { DEFAULT_FILESERVER_HOST, DEFAULT_FILESERVER_PORT, DEFAULT_QUEUE_NAME, DEFAULT_REDIS_URL } from '../common/defaults.js';
+import { DEFAULT_FILESERVER_HOST, DEFAULT_FILESERVER_PORT, DEFAULT_REDIS_URL } from '../common/defaults.js';
+import { readQueueName } from '../common/queue-name.js';
 import { DEFAULT_JOB_POLICY, type JobPolicy } from '../common/queue.js';
 
 export interface ClientConfig {
@@ -18,9 +19,7 @@ export { DEFAULT_FILESERVER_PORT, DEFAULT_FILESERVER_URL, DEFAULT_REDIS_URL } fr
 export function loadClientConfig(env: Record<string, string | undefined>): Readonly<ClientConfig> {
   const read = new EnvReader(env);
   const redisUrl = read.redisUrl('REDIS_URL', DEFAULT_REDIS_URL);
-  const queueName = read.string('QUEUE_NAME', DEFAULT_QUEUE_NAME);
-  // BullMQ builds Redis keys as prefix:name:suffix, so a colon in the name is rejected.
-  if (queueName.includes(':')) read.problem(`QUEUE_NAME=${JSON.stringify(queueName)} must not contain ":"`);
+  const queueName = readQueueName(read);
   // The same PORT/HOST that `npm start` gives its fileserver, so an exported PORT reaches both.
   const port = read.int('PORT', DEFAULT_FILESERVER_PORT, { min: 0, max: 65535 });
   const host = connectHost(read.string('HOST', DEFAULT_FILESERVER_HOST));

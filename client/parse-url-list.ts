@@ -37,14 +37,22 @@ const TRAILING_COMMENT = /\s+#.*$/;
 /** One line's verdict: a normalized URL, or why it is not one. */
 type LineResult = { ok: true; url: string } | { ok: false; reason: string };
 
-export function parseUrlList(text: string, baseUrl: string): ParsedUrlList {
+/**
+ * `input` as read from the file: bytes are decoded line by line and a line that is not UTF-8 is
+ * an invalid line (a lenient decode would queue a different URL, with U+FFFD in it).
+ */
+export function parseUrlList(input: string | Uint8Array, baseUrl: string): ParsedUrlList {
   const base = directoryUrl(baseUrl);
   const result: ParsedUrlList = { entries: [], invalid: [], duplicates: [] };
   const firstLineOf = new Map<string, number>();
-  const lines = text.replace(/^\uFEFF/, '').split(/\r\n|\r|\n/);
+  const lines = typeof input === 'string' ? input.replace(/^\uFEFF/, '').split(/\r\n|\r|\n/) : decodeLines(input);
 
   lines.forEach((raw, index) => {
     const line = index + 1;
+    if (typeof raw !== 'string') {
+      result.invalid.push({ line, text: raw.shown.trim(), reason: 'not valid UTF-8' });
+      return;
+    }
     const trimmed = raw.trim();
     if (trimmed === '' || trimmed.startsWith('#')) return;
     const candidate = trimmed.replace(TRAILING_COMMENT, '');
@@ -85,6 +93,42 @@ function parseLine(text: string, base: URL): LineResult {
   url.hash = '';
   if (url.href.length > MAX_URL_LENGTH) return { ok: false, reason: `longer than ${MAX_URL_LENGTH} characters once resolved` };
   return { ok: true, url: url.href };
+}
+
+/** A line that is not UTF-8, with its bytes shown as the lenient decoding would show them. */
+interface UndecodableLine {
+  shown: string;
+}
+
+const strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const lenient = new TextDecoder('utf-8', { ignoreBOM: true });
+const CR = 0x0d;
+const LF = 0x0a;
+
+/**
+ * Splits bytes at CRLF, CR or LF, as the string path does, and decodes each line strictly.
+ * Splitting before decoding is safe: CR and LF never occur inside a UTF-8 multi-byte sequence.
+ */
+function decodeLines(bytes: Uint8Array): (string | UndecodableLine)[] {
+  const out: (string | UndecodableLine)[] = [];
+  let start = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  const push = (end: number) => {
+    const part = bytes.subarray(start, end);
+    try {
+      out.push(strict.decode(part));
+    } catch {
+      out.push({ shown: lenient.decode(part) });
+    }
+  };
+  for (let i = start; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (b !== CR && b !== LF) continue;
+    push(i);
+    if (b === CR && bytes[i + 1] === LF) i++;
+    start = i + 1;
+  }
+  push(bytes.length);
+  return out;
 }
 
 /** A base without a trailing slash would lose its last segment when resolving `cat.png`. */

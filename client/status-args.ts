@@ -2,6 +2,8 @@
  * `status` command lines -> options, or one line saying what is wrong. Pure and table-tested.
  * `--watch` takes an optional number of seconds, which node:util parseArgs cannot express.
  */
+import { queueNameProblem } from '../common/queue-name.js';
+
 export interface StatusOptions {
   kind: 'status';
   json: boolean;
@@ -56,7 +58,8 @@ export function parseStatusArgs(argv: readonly string[]): StatusCommand {
       case '--queue': {
         const name = inline ?? argv[++i];
         if (name === undefined || name === '' || name.startsWith('-')) throw new StatusUsageError('--queue needs a queue name');
-        if (name.includes(':')) throw new StatusUsageError(`--queue ${JSON.stringify(name)}: a queue name must not contain ":"`);
+        const problem = queueNameProblem(name, '--queue');
+        if (problem !== undefined) throw new StatusUsageError(problem);
         out.queueName = name;
         break;
       }

@@ -21,14 +21,15 @@ export function listLabel(file: string): string {
   return file === '-' ? '<stdin>' : file;
 }
 
-export async function readUrlList(file: string, stdin: AsyncIterable<unknown> = process.stdin): Promise<string> {
+/** The list's bytes: decoding is the parser's, line by line, so a bad byte names its line. */
+export async function readUrlList(file: string, stdin: AsyncIterable<unknown> = process.stdin): Promise<Buffer> {
   if (file === '-') {
     const chunks: Buffer[] = [];
     for await (const chunk of stdin) chunks.push(Buffer.from(chunk as Uint8Array));
-    return Buffer.concat(chunks).toString('utf8');
+    return Buffer.concat(chunks);
   }
   try {
-    return await readFile(file, 'utf8');
+    return await readFile(file);
   } catch (err) {
     throw new UrlListError(unreadableMessage(file, (err as NodeJS.ErrnoException).code, err));
   }

@@ -5,7 +5,8 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { EnvReader } from '../common/config.js';
-import { DEFAULT_FILESERVER_URL, DEFAULT_QUEUE_NAME, DEFAULT_REDIS_URL } from '../common/defaults.js';
+import { DEFAULT_FILESERVER_URL, DEFAULT_REDIS_URL } from '../common/defaults.js';
+import { readQueueName } from '../common/queue-name.js';
 
 export const DEFAULT_DASHBOARD_PORT = 8081;
 export const DEFAULT_DASHBOARD_HOST = '127.0.0.1';
@@ -49,8 +50,7 @@ export function parseDashboardPort(text: string | undefined): number | 'off' | s
 export function loadDashboardConfig(env: Record<string, string | undefined>): Readonly<DashboardConfig> {
   const read = new EnvReader(env);
   const redisUrl = read.redisUrl('REDIS_URL', DEFAULT_REDIS_URL);
-  const queueName = read.string('QUEUE_NAME', DEFAULT_QUEUE_NAME);
-  if (queueName.includes(':')) read.problem(`QUEUE_NAME=${JSON.stringify(queueName)} must not contain ":"`);
+  const queueName = readQueueName(read);
   const portSetting = parseDashboardPort(env.DASHBOARD_PORT);
   let port = DEFAULT_DASHBOARD_PORT;
   if (portSetting === 'off') read.problem('DASHBOARD_PORT=off turns the dashboard off under `npm start`; to run it, give it a port');

@@ -1,13 +1,14 @@
 import { availableParallelism, hostname, totalmem } from 'node:os';
 import { EnvReader } from '../common/config.js';
+import { PRIVILEGED_PORTS_FLAG, portSpanProblem } from '../common/port-ranges.js';
 import { DEFAULT_METRICS_PORTS, readMetricsSettings, type MetricsSettings } from '../common/metrics-config.js';
 import {
   DEFAULT_EXECUTOR_ADVERTISE_HOST,
   DEFAULT_EXECUTOR_PORTS,
   DEFAULT_FILESERVER_URL,
-  DEFAULT_QUEUE_NAME,
   DEFAULT_REDIS_URL,
 } from '../common/defaults.js';
+import { readQueueName } from '../common/queue-name.js';
 import type { PortRange, Resources } from '../protocol/types.js';
 import type { DownloadOptions } from './download.js';
 
@@ -47,12 +48,13 @@ export { DEFAULT_EXECUTOR_PORTS } from '../common/defaults.js';
 function parsePorts(text: string, r: EnvReader): PortRange[] {
   const ranges: PortRange[] = [];
   if (text.trim().toLowerCase() === 'none') return ranges;
+  const allowPrivileged = r.bool(PRIVILEGED_PORTS_FLAG, false);
   for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
     const m = /^(\d+)(?:-(\d+))?$/.exec(part);
-    const begin = Number(m?.[1]);
-    const end = Number(m?.[2] ?? m?.[1]);
-    if (!m || begin > end || end > 65535) r.problem(`EXECUTOR_PORTS: ${JSON.stringify(part)} is not a port or range like 31000-31099`);
-    else ranges.push({ begin, end });
+    const span = { begin: Number(m?.[1]), end: Number(m?.[2] ?? m?.[1]) };
+    const problem = m ? portSpanProblem(span, allowPrivileged) : 'is not a port or range like 31000-31099';
+    if (problem !== undefined) r.problem(`EXECUTOR_PORTS: ${JSON.stringify(part)}: ${problem}`);
+    else ranges.push(span);
   }
   return ranges;
 }
@@ -63,7 +65,7 @@ export function loadExecutorConfig(env: Record<string, string | undefined>): Rea
   const defaultMemMb = Math.min(4096, Math.floor(totalmem() / 2 / 2 ** 20));
   const config: ExecutorConfig = {
     redisUrl: r.redisUrl('REDIS_URL', DEFAULT_REDIS_URL),
-    queueName: r.string('QUEUE_NAME', DEFAULT_QUEUE_NAME),
+    queueName: readQueueName(r),
     executorId: r.string('EXECUTOR_ID', hostname()),
     hostname: hostname(),
     advertiseHost: r.string('EXECUTOR_ADVERTISE_HOST', DEFAULT_EXECUTOR_ADVERTISE_HOST),

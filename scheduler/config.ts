@@ -2,7 +2,8 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { EnvReader } from '../common/config.js';
 import { DEFAULT_METRICS_PORTS, readMetricsSettings, type MetricsSettings } from '../common/metrics-config.js';
-import { DEFAULT_FILESERVER_URL, DEFAULT_QUEUE_NAME, DEFAULT_REDIS_URL } from '../common/defaults.js';
+import { DEFAULT_FILESERVER_URL, DEFAULT_REDIS_URL } from '../common/defaults.js';
+import { readQueueName } from '../common/queue-name.js';
 import { DEFAULT_CIRCUIT_OPTIONS, type CircuitOptions } from './host-circuits.js';
 import type { LeaderOptions } from './leader-context.js';
 
@@ -29,7 +30,7 @@ export function loadSchedulerConfig(env: Record<string, string | undefined>): Re
   const leaseTtlMs = r.int('LEASE_TTL_MS', 5_000, { min: 500, max: 600_000 });
   const config: SchedulerConfig = {
     redisUrl: r.redisUrl('REDIS_URL', DEFAULT_REDIS_URL),
-    queueName: r.string('QUEUE_NAME', DEFAULT_QUEUE_NAME),
+    queueName: readQueueName(r),
     schedulerId: r.string('SCHEDULER_ID', `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`),
     leaseTtlMs,
     task: {
@@ -60,7 +61,6 @@ export function loadSchedulerConfig(env: Record<string, string | undefined>): Re
     shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', 20_000, { min: 100 }),
     metrics: readMetricsSettings(r, DEFAULT_METRICS_PORTS.scheduler),
   };
-  if (config.queueName.includes(':')) r.problem(`QUEUE_NAME=${JSON.stringify(config.queueName)} must not contain ":"`);
   if (/\s/.test(config.schedulerId)) r.problem(`SCHEDULER_ID=${JSON.stringify(config.schedulerId)} must not contain whitespace`);
   if (config.leaseTtlMs >= lockDurationMs) {
     r.problem(`LEASE_TTL_MS=${leaseTtlMs} must be below LOCK_DURATION_MS=${lockDurationMs}: a new leader must take over before the jobs' locks run out`);

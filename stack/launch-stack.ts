@@ -166,7 +166,8 @@ export async function launchStack(opts: StackOptions, log: Logger): Promise<Runn
     await withTimeout(fileserver.ready, 30_000, 'the fileserver did not start within 30 s');
     await waitForHealth(fileserverUrl);
     for (const name of schedulers) startChild('scheduler', name, metricsEnv(name));
-    const ports = portSlices(opts.executorPorts ?? DEFAULT_EXECUTOR_PORTS, opts.executors);
+    // Only split here: each executor checks its slice itself, privileged-ports flag included.
+    const ports = portSlices(opts.executorPorts ?? DEFAULT_EXECUTOR_PORTS, opts.executors, true);
     for (let i = 1; i <= opts.executors; i++) {
       startChild('executor', `executor-${i}`, { ...metricsEnv(`executor-${i}`), EXECUTOR_ID: `${prefix}-${i}`, EXECUTOR_CPUS: executorCpus, EXECUTOR_PORTS: ports[i - 1]! });
     }

@@ -4,10 +4,11 @@ import {
   DEFAULT_EXECUTOR_PORTS,
   DEFAULT_FILESERVER_HOST,
   DEFAULT_IMAGES_DIR,
-  DEFAULT_QUEUE_NAME,
   DEFAULT_REDIS_URL,
   DEFAULT_UPLOAD_DIR,
 } from '../common/defaults.js';
+import { readQueueName } from '../common/queue-name.js';
+import { PRIVILEGED_PORTS_FLAG } from '../common/port-ranges.js';
 import { DEFAULT_METRICS_PORTS, parseMetricsPort } from '../common/metrics-config.js';
 import { MAX_METRICS_BASE } from './metrics-ports.js';
 import { portSlices } from './port-slices.js';
@@ -50,7 +51,7 @@ export function loadStackConfig(env: Record<string, string | undefined>, default
   const r = new EnvReader(env);
   const config: StackConfig = {
     redisUrl: r.redisUrl('REDIS_URL', DEFAULT_REDIS_URL),
-    queueName: r.string('QUEUE_NAME', DEFAULT_QUEUE_NAME),
+    queueName: readQueueName(r),
     executors: r.int('EXECUTORS', 2, { min: 1, max: 64 }),
     schedulers: r.int('SCHEDULERS', 1, { min: 1, max: 8 }),
     port: r.int('PORT', defaultPort, { min: 0, max: 65535 }),
@@ -72,7 +73,7 @@ export function loadStackConfig(env: Record<string, string | undefined>, default
     metricsPortChosen: r.optionalString('METRICS_PORT') !== undefined,
   };
   try {
-    portSlices(config.executorPorts, config.executors);
+    portSlices(config.executorPorts, config.executors, r.bool(PRIVILEGED_PORTS_FLAG, false));
   } catch (err) {
     r.problem((err as Error).message);
   }

@@ -203,3 +203,23 @@ test('parseUrlList: every kept line is counted exactly once', () => {
 test('parseUrlList: an invalid base URL is a programming error', () => {
   assert.throws(() => parseUrlList('a.png', 'not a url'), TypeError);
 });
+
+test('parseUrlList: bytes give what their UTF-8 text gives, for every case above', () => {
+  for (const c of [...cases, { name: 'BOM and CRLF', text: '\uFEFFa.png\r\nb.png\rc.png\n\nd.png', want: {} }]) {
+    assert.deepEqual(parseUrlList(Buffer.from(c.text, 'utf8'), c.base ?? BASE), parseUrlList(c.text, c.base ?? BASE), c.name);
+  }
+});
+
+test('parseUrlList: a line that is not UTF-8 is invalid with its line number, never a U+FFFD URL', () => {
+  const bytes = Buffer.concat([
+    Buffer.from('a.png\r\n'),
+    Buffer.from([0x63, 0xe9, 0x2e, 0x70, 0x6e, 0x67, 0x0a]), // "cé.png" in Latin-1
+    Buffer.from('caf\u00e9.png\n'), // the same name in UTF-8 is fine
+    Buffer.from([0x78, 0xf0, 0x9f, 0x0d]), // a truncated 4-byte sequence, then CR
+    Buffer.from('b.png'),
+  ]);
+  const got = parseUrlList(bytes, BASE);
+  assert.deepEqual(got.entries, [ok(1, `${BASE}a.png`), ok(3, `${BASE}caf%C3%A9.png`), ok(5, `${BASE}b.png`)]);
+  assert.deepEqual(got.invalid.map(({ line, reason }) => ({ line, reason })), [{ line: 2, reason: 'not valid UTF-8' }, { line: 4, reason: 'not valid UTF-8' }]);
+  assert.ok(got.entries.every((e) => !e.url.includes('%EF%BF%BD')));
+});

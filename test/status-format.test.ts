@@ -29,7 +29,8 @@ describe('parseStatusArgs', () => {
     ['watch zero', ['--watch', '0'], /--watch takes seconds from 0.2 to 3600, got "0"/],
     ['watch negative inline', ['--watch=-1'], /--watch takes seconds/],
     ['queue missing', ['--queue'], /--queue needs a queue name/],
-    ['queue with colon', ['--queue', 'a:b'], /must not contain ":"/],
+    ['queue with colon', ['--queue', 'a:b'], /--queue="a:b" is not a queue name/],
+    ['queue glob', ['--queue', '*'], /--queue="\*" is not a queue name/],
     ['json with value', ['--json=yes'], /--json takes no value/],
   ];
   for (const [name, args, want] of bad) {
