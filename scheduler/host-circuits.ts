@@ -10,6 +10,8 @@
  * A host that has been failing for longer than `giveUpAfterMs` is treated as closed again: its
  * jobs then spend attempts and fail for good instead of waiting forever.
  */
+import { retryDelay } from '../common/retry-delay.js';
+
 export interface CircuitOptions {
   /** Consecutive host faults that open the circuit; default 3. */
   failureThreshold: number;
@@ -86,9 +88,10 @@ export class HostCircuits {
     const asked = retryAfterMs !== undefined && retryAfterMs > 0;
     if (c.openUntilMs === 0 && c.failures < this.opts.failureThreshold && !asked) return undefined;
     if (nowMs >= c.openUntilMs || wasProbe || asked) {
-      const backoff = Math.min(this.opts.openMaxMs, this.opts.openBaseMs * 2 ** c.openings);
+      const backoff = { firstMs: this.opts.openBaseMs, maxMs: this.opts.openMaxMs };
       c.openings++;
-      c.openUntilMs = Math.max(c.openUntilMs, nowMs + Math.max(backoff, asked ? Math.min(retryAfterMs, this.opts.giveUpAfterMs) : 0));
+      const waitMs = retryDelay(backoff, c.openings, asked ? Math.min(retryAfterMs, this.opts.giveUpAfterMs) : undefined);
+      c.openUntilMs = Math.max(c.openUntilMs, nowMs + waitMs);
     }
     return c.openUntilMs;
   }
