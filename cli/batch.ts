@@ -30,7 +30,7 @@ const USAGE = `usage: offer-invert batch <file>      (npm run batch -- <file>)
 Starts the pipeline, inverts every image into UPLOAD_DIR, writes UPLOAD_DIR/manifest.json
 (URL -> output, or failure reason and attempts), prints a summary and stops.
 Exit codes: 0 all inverted, 1 some failed, 2 bad usage/input/settings or a task size no executor fits.
-environment: as for start (README "Settings"), plus BATCH_UNPLACEABLE_WAIT_MS`;
+environment: as for start (docs/configuration.md), plus BATCH_UNPLACEABLE_WAIT_MS`;
 
 const SHOWN_OK = 20;
 

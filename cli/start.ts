@@ -13,7 +13,7 @@ Runs the pipeline in this terminal until Ctrl-C: a fileserver, the scheduler(s) 
 and a private redis-server when REDIS_URL is unset and none answers. Then, in another terminal:
 offer-invert enqueue images.txt, offer-invert status.
 environment: REDIS_URL, QUEUE_NAME, PORT, HOST, EXECUTORS, SCHEDULERS, EXECUTOR_CPUS, EXECUTOR_PORTS,
-  UPLOAD_DIR, IMAGES_DIR, UPLOAD_TOKEN, JOB_ATTEMPTS, JOB_BACKOFF_MS, LOG_LEVEL (README "Settings")`;
+  UPLOAD_DIR, IMAGES_DIR, UPLOAD_TOKEN, JOB_ATTEMPTS, JOB_BACKOFF_MS, LOG_LEVEL (docs/configuration.md)`;
 
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {

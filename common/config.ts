@@ -12,6 +12,14 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * Set on an env object, it hears every setting a loader reads and the default it gives: the
+ * configuration reference test (test/config-reference.test.ts) learns the settings from the code
+ * this way instead of from a second list. Process environments never carry it.
+ */
+export const ON_SETTING_READ = Symbol('onSettingRead');
+export type SettingListener = (name: string, fallback: unknown) => void;
+
 interface NumberRange {
   min?: number;
   max?: number;
@@ -22,26 +30,34 @@ export class EnvReader {
 
   constructor(private readonly env: Record<string, string | undefined>) {}
 
+  private heard(name: string, fallback: unknown): void {
+    (this.env as { [ON_SETTING_READ]?: SettingListener })[ON_SETTING_READ]?.(name, fallback);
+  }
+
   private raw(name: string): string | undefined {
     const value = this.env[name]?.trim();
     return value === undefined || value === '' ? undefined : value;
   }
 
   string(name: string, fallback: string): string {
+    this.heard(name, fallback);
     return this.raw(name) ?? fallback;
   }
 
   optionalString(name: string): string | undefined {
+    this.heard(name, undefined);
     return this.raw(name);
   }
 
   required(name: string, hint: string): string {
+    this.heard(name, undefined);
     const value = this.raw(name);
     if (value === undefined) this.problems.push(`${name} is required: ${hint}`);
     return value ?? '';
   }
 
   number(name: string, fallback: number, range: NumberRange = {}): number {
+    this.heard(name, fallback);
     const text = this.raw(name);
     if (text === undefined) return fallback;
     const value = Number(text);
@@ -64,6 +80,7 @@ export class EnvReader {
   }
 
   bool(name: string, fallback: boolean): boolean {
+    this.heard(name, fallback);
     const text = this.raw(name)?.toLowerCase();
     if (text === undefined) return fallback;
     if (['1', 'true', 'yes', 'on'].includes(text)) return true;
@@ -73,6 +90,7 @@ export class EnvReader {
   }
 
   url(name: string, fallback: string, protocols: string[] = ['http:', 'https:']): string {
+    this.heard(name, fallback);
     const text = this.raw(name) ?? fallback;
     try {
       const parsed = new URL(text);
@@ -96,6 +114,7 @@ export class EnvReader {
   }
 
   list(name: string, fallback: string[]): string[] {
+    this.heard(name, fallback);
     const text = this.raw(name);
     if (text === undefined) return fallback;
     return text

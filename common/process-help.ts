@@ -1,7 +1,7 @@
 /**
  * `--help` for the long-running processes (`npm run scheduler|executor|fileserver`, or
  * `node dist/<proc>/main.js`): what the process does and the settings it reads, printed before
- * any config is loaded or connection opened. Meanings and defaults: README, "Settings".
+ * any config is loaded or connection opened. Meanings and defaults: docs/configuration.md.
  */
 export type ProcessName = 'scheduler' | 'executor' | 'fileserver' | 'dashboard';
 
@@ -44,7 +44,7 @@ export function processArgsVerdict(name: ProcessName, argv: readonly string[]): 
   if (argv.length === 0) return undefined;
   if (argv.includes('--help') || argv.includes('-h')) {
     const { what, settings } = PROCESS_HELP[name];
-    const lines = [`usage: npm run ${name}   (node dist/${name}/main.js): ${what}`, '', 'settings (environment; meanings and defaults in README "Settings"):'];
+    const lines = [`usage: npm run ${name}   (node dist/${name}/main.js): ${what}`, '', 'settings (environment; meanings and defaults in docs/configuration.md):'];
     for (let i = 0; i < settings.length; i += 4) lines.push(`  ${settings.slice(i, i + 4).join('  ')}`);
     return { exitCode: 0, text: lines.join('\n') };
   }

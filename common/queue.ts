@@ -3,6 +3,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { JobsOptions } from 'bullmq';
+import { retryDelay } from './retry-delay.js';
 import type { TaskResult } from './task-result.js';
 
 export { DEFAULT_QUEUE_NAME } from './defaults.js';
@@ -71,9 +72,8 @@ export function jobOptions(policy: JobPolicy): JobsOptions {
 }
 
 /**
- * The delay before retry number `attemptsMade` (1 for the first retry): `delay * 2^(n-1)`,
- * spread down by up to `jitter` of itself so jobs that failed together do not return together,
- * capped, and at least `retryAfterMs`. Pure; `random` is injectable for tests.
+ * BullMQ's backoff strategy for our jobs: the delay before retry number `attemptsMade` (1 for the
+ * first retry), by the one rule in common/retry-delay.ts. Pure; `random` is injectable for tests.
  */
 export function retryDelayMs(
   backoff: { delay?: number; jitter?: number } | number | undefined,
@@ -81,11 +81,10 @@ export function retryDelayMs(
   retryAfterMs: number | undefined,
   random: () => number = Math.random,
 ): number {
+  // BullMQ hands back the job's own backoff option: a number or { delay, jitter }.
   const opts = typeof backoff === 'number' ? { delay: backoff } : (backoff ?? {});
-  const base = Math.min(MAX_RETRY_DELAY_MS, (opts.delay ?? DEFAULT_JOB_POLICY.backoffMs) * 2 ** Math.max(0, attemptsMade - 1));
-  const jitter = Math.min(1, Math.max(0, opts.jitter ?? BACKOFF_JITTER));
-  const delay = Math.round(base * (1 - jitter * random()));
-  return Math.max(delay, Math.min(MAX_RETRY_DELAY_MS, retryAfterMs ?? 0));
+  const firstMs = opts.delay ?? DEFAULT_JOB_POLICY.backoffMs;
+  return retryDelay({ firstMs, maxMs: MAX_RETRY_DELAY_MS, jitter: opts.jitter ?? BACKOFF_JITTER }, attemptsMade, retryAfterMs, random);
 }
 
 /**

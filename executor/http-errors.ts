@@ -5,6 +5,7 @@
  * whole table is unit-tested without a socket.
  */
 import { AbortError, CancelError, HTTPError, MaxRedirectsError, ParseError, RequestError, TimeoutError } from 'got';
+import { capRetryAfterMs } from '../common/retry-delay.js';
 
 export const USER_AGENT = 'offer-invert-executor/0.1';
 
@@ -33,8 +34,8 @@ export const HOST_UNKNOWN_CODES: ReadonlySet<string> = new Set(['ENOTFOUND']);
  */
 const TRUNCATED_PARSE_CODES: ReadonlySet<string> = new Set(['HPE_INVALID_EOF_STATE']);
 
-/** Longest wait a Retry-After may ask for; beyond it the source is treated as if it asked for this. */
-export const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
+// Longest wait a Retry-After may ask for; beyond it the source is treated as if it asked for this.
+export { MAX_RETRY_AFTER_MS } from '../common/retry-delay.js';
 
 export type HttpFailure =
   | {
@@ -98,11 +99,11 @@ export function classifyHttpError(err: unknown, now: number = Date.now()): HttpF
 export function parseRetryAfter(value: string | undefined, now: number = Date.now()): number | undefined {
   const text = value?.trim();
   if (text === undefined || text === '') return undefined;
-  if (/^\d+$/.test(text)) return Math.min(Number(text) * 1000, MAX_RETRY_AFTER_MS);
+  if (/^\d+$/.test(text)) return capRetryAfterMs(Number(text) * 1000);
   // All three HTTP-date forms start with a day name; the check keeps Date.parse from reading "1.5" or "-3".
   if (!/^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,? /i.test(text)) return undefined;
   // HTTP-dates are always GMT, but asctime form says no zone and Date.parse would read it as local time.
   const at = Date.parse(/(GMT|UTC|[+-]\d{4})$/i.test(text) ? text : `${text} GMT`);
   if (Number.isNaN(at)) return undefined;
-  return Math.min(Math.max(at - now, 0), MAX_RETRY_AFTER_MS);
+  return capRetryAfterMs(at - now);
 }

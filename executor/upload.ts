@@ -7,6 +7,7 @@ import { isAborted, keepAliveAgents } from './http-shared.js';
 import got from 'got';
 import { PipelineError } from '../common/errors.js';
 import { EXTENSION, MIME_TYPE, type ImageFormat } from '../common/image-format.js';
+import { retryDelay } from '../common/retry-delay.js';
 import { classifyHttpError, CONNECTION_CODES, HOST_UNKNOWN_CODES, USER_AGENT } from './http-errors.js';
 
 export interface UploaderOptions {
@@ -177,7 +178,7 @@ function poster(opts: UploaderOptions): (url: string, body: { body: Buffer; cont
           statusCodes: RETRY_STATUS_CODES,
           errorCodes: RETRY_ERROR_CODES,
           calculateDelay: ({ computedValue, attemptCount, retryAfter }) =>
-            computedValue === 0 ? 0 : (retryAfter ?? Math.min(baseDelayMs * 2 ** (attemptCount - 1), MAX_RETRY_DELAY_MS)),
+            computedValue === 0 ? 0 : retryDelay({ firstMs: baseDelayMs, maxMs: MAX_RETRY_DELAY_MS }, attemptCount, retryAfter),
         },
       });
     } catch (err) {

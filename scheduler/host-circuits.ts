@@ -11,6 +11,8 @@
  * A host that has been failing for longer than `giveUpAfterMs` is treated as closed again: its
  * jobs then spend attempts and fail for good instead of waiting forever.
  */
+import { retryDelay } from '../common/retry-delay.js';
+
 export interface CircuitOptions {
   /** Consecutive host faults that open the circuit; default 3. */
   failureThreshold: number;
@@ -86,9 +88,9 @@ export class HostCircuits {
     c.probeInFlight = false;
     if (c.openUntilMs === 0 && c.failures < this.opts.failureThreshold) return undefined;
     if (nowMs >= c.openUntilMs || wasProbe) {
-      const backoff = Math.min(this.opts.openMaxMs, this.opts.openBaseMs * 2 ** c.openings);
       c.openings++;
-      c.openUntilMs = Math.max(c.openUntilMs, nowMs + backoff);
+      const waitMs = retryDelay({ firstMs: this.opts.openBaseMs, maxMs: this.opts.openMaxMs }, c.openings);
+      c.openUntilMs = Math.max(c.openUntilMs, nowMs + waitMs);
     }
     return c.openUntilMs;
   }

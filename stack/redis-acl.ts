@@ -1,5 +1,5 @@
 /**
- * Least-privilege Redis ACL rules per role, for one queue. The README shows them and the ACL
+ * Least-privilege Redis ACL rules per role, for one queue. docs/deployment.md shows them and the ACL
  * test runs the whole pipeline under them:
  * - scheduler: BullMQ's keys of the queue and this project's keys of the queue, the lease
  *   release channel, scripts; no administration.

@@ -3,6 +3,8 @@
  * starts over once the process has stayed up for a while, and a limit past which restarting is
  * pointless (a process that keeps dying needs a person, not a loop).
  */
+import { retryDelay } from '../common/retry-delay.js';
+
 export interface RestartPolicy {
   /** Delay before the first restart of a streak of quick deaths. */
   initialDelayMs: number;
@@ -49,5 +51,5 @@ export function nextRestart(previous: readonly Death[], death: Death, policy: Re
       if (previous[i]!.upMs >= policy.stableAfterMs) break;
     }
   }
-  return { restart: true, recentDeaths, delayMs: Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** (streak - 1)) };
+  return { restart: true, recentDeaths, delayMs: retryDelay({ firstMs: policy.initialDelayMs, maxMs: policy.maxDelayMs }, streak) };
 }

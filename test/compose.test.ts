@@ -9,16 +9,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
+import { settingsReadByCode } from './helpers/settings.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const COMPOSE_TEXT = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
 const ENV_EXAMPLE = readFileSync(join(ROOT, '.env.example'), 'utf8');
-const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+// The compose recipes are documented in docs/deployment.md (the README links there).
+const DEPLOYMENT = readFileSync(join(ROOT, 'docs/deployment.md'), 'utf8');
 const SERVICES = ['redis', 'fileserver', 'scheduler', 'executor', 'dashboard'] as const;
-/** The settings the README documents (its settings table): compose may use no others. */
-const KNOWN_ENV = new Set(
-  [...README.matchAll(/^\| `([A-Z][A-Z0-9_]+)`(?: \/ `([A-Z][A-Z0-9_]+)`)? \|/gm)].flatMap((m) => [m[1]!, ...(m[2] ? [m[2]] : [])]),
-);
+
+/** The settings the code reads (every config loader, heard by test/helpers/settings.ts): compose may use no others. */
+const KNOWN_ENV = new Set(settingsReadByCode().keys());
 
 // ---- small readers that turn the parsed YAML (unknown) into checked shapes ----
 
@@ -240,7 +241,7 @@ test('.env.example: only documented settings, and .env stays out of git and the 
       return m[1]!;
     });
   assert.ok(keys.length > 0);
-  for (const key of keys) assert.ok(KNOWN_ENV.has(key), `.env.example: ${key} has a README Settings row`);
+  for (const key of keys) assert.ok(KNOWN_ENV.has(key), `.env.example: ${key} is a setting the code reads`);
   const gitignored = readFileSync(join(ROOT, '.gitignore'), 'utf8').split(/\r?\n/).map((l) => l.trim());
   assert.ok(gitignored.includes('.env'), '.gitignore lists .env (it holds the token)');
   const dockerignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split(/\r?\n/).map((l) => l.trim());
@@ -265,7 +266,7 @@ test('compose: metrics are served on all interfaces of each container and reacha
   for (const [name, port] of Object.entries(wanted) as [keyof typeof wanted, string][]) {
     const env = environment(services[name], name);
     assert.equal(env.get('METRICS_HOST'), '0.0.0.0', `${name}: METRICS_HOST 0.0.0.0, or nothing outside the container reaches it`);
-    assert.equal(env.get('METRICS_PORT'), port, `${name}: METRICS_PORT ${port}, as the README says`);
+    assert.equal(env.get('METRICS_PORT'), port, `${name}: METRICS_PORT ${port}, as docs/operations.md says`);
     const published = services[name].ports === undefined ? [] : words(services[name].ports, `${name}.ports`);
     const exposed = services[name].expose === undefined ? [] : (services[name].expose as unknown[]).map(String);
     assert.ok(exposed.includes(port) || published.some((p) => p.endsWith(`:${port}`)), `${name}: ${port} is exposed or published`);
@@ -291,12 +292,12 @@ test('compose: uploads land in ./uploads (a bind mount the user can open), where
     `./uploads bind-mounted at ${uploadDir}`,
   );
   assert.ok(!Object.hasOwn(dict(top.volumes ?? {}, 'volumes'), 'uploads'), 'no named uploads volume left behind');
-  assert.match(README, /mkdir -p uploads/, 'the README says to create ./uploads first (else Docker makes it root-owned)');
-  assert.match(README, /uid 1000/, 'the README says who owns the files');
+  assert.match(DEPLOYMENT, /mkdir -p uploads/, 'docs/deployment.md says to create ./uploads first (else Docker makes it root-owned)');
+  assert.match(DEPLOYMENT, /uid 1000/, 'docs/deployment.md says who owns the files');
 });
 
-test('README: the compose section has the watching recipes through `docker compose exec redis redis-cli`', () => {
-  const compose = README.slice(README.indexOf('## Docker compose'), README.indexOf('\n## ', README.indexOf('## Docker compose') + 1));
+test('docs/deployment.md: the compose section has the watching recipes through `docker compose exec redis redis-cli`', () => {
+  const compose = DEPLOYMENT.slice(DEPLOYMENT.indexOf('## Docker compose'), DEPLOYMENT.indexOf('\n## ', DEPLOYMENT.indexOf('## Docker compose') + 1));
   for (const recipe of ['llen bull:images:wait', 'llen bull:images:active', 'zcard bull:images:completed', 'zcard bull:images:failed']) {
     assert.ok(compose.includes(`docker compose exec redis redis-cli ${recipe}`), `compose section: docker compose exec redis redis-cli ${recipe}`);
   }

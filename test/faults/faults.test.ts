@@ -4,7 +4,7 @@
  * injected mid-run per scenario. Each must end with every job completed, exactly one output per
  * source, each the exact inversion of its source, and no run doubled except the tasks that
  * were in flight on an executor that was killed, paused or cut off. The table printed at the
- * end is the README's failure-semantics table.
+ * end is docs/faults.md's failure table.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';

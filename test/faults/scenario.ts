@@ -189,7 +189,7 @@ export async function runScenario(name: string, images: Map<string, Buffer>, opt
   }
 }
 
-/** The suite's results as a markdown table (the README's failure-semantics table is filled from it). */
+/** The suite's results as a markdown table (docs/faults.md's failure table is filled from it). */
 export function resultsTable(results: ScenarioResult[]): string {
   const s = (ms: number | undefined) => (ms === undefined ? '–' : `${(ms / 1000).toFixed(1)} s`);
   const rows = results.map(
