@@ -2,6 +2,7 @@
 import { ConfigError } from '../common/config.js';
 import { DEFAULT_QUEUE_NAME } from '../common/queue.js';
 import { loadDashboardConfig, parseDashboardPort } from '../dashboard/dashboard-config.js';
+import { guardProcess } from '../common/background.js';
 import { createLogger } from '../common/log.js';
 import { onShutdownSignal } from '../common/shutdown.js';
 import { launchStack, StackError } from '../stack/launch-stack.js';
@@ -26,6 +27,8 @@ if (args.length > 0) {
 }
 
 const log = createLogger({ proc: 'start' });
+// Last resort: a rejection nobody handled is logged, and the process keeps serving.
+guardProcess(log);
 
 try {
   const config = loadStackConfig(process.env, DEFAULT_FILESERVER_PORT);

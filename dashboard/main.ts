@@ -2,6 +2,7 @@
 import type { Server } from 'node:http';
 import { Queue } from 'bullmq';
 import { configOrExit } from '../common/config.js';
+import { guardProcess } from '../common/background.js';
 import { createLogger } from '../common/log.js';
 import { exitOnProcessArgs } from '../common/process-help.js';
 import { createRedis, bullOptions, queueKeys } from '../common/redis.js';
@@ -16,6 +17,8 @@ const SHUTDOWN_TIMEOUT_MS = 5_000;
 exitOnProcessArgs('dashboard');
 const config = configOrExit('dashboard', () => loadDashboardConfig(process.env));
 const log = createLogger({ proc: 'dashboard' });
+// Last resort: a rejection nobody handled is logged, and the process keeps serving.
+guardProcess(log);
 // Page loads fail fast (503) while Redis is away instead of hanging; the connection keeps reconnecting.
 const redis = createRedis(config.redisUrl, log, 'dashboard', { maxRetriesPerRequest: 1 });
 const queue = new Queue(config.queueName, bullOptions(redis, config.queueName));

@@ -9,6 +9,7 @@
  * launch still in flight is refused when it arrives.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { inBackground } from '../common/background.js';
 import { describeError, type ErrorCode } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { formatResources } from '../protocol/resources.js';
@@ -115,8 +116,8 @@ export class Executor {
     await this.send({ kind: 'register', hostname, resources, running: [...this.tasks.keys(), ...this.services.keys()], pid: process.pid, advertiseHost });
     this.log.info('executor registered', { executor: this.opts.executorId, resources: formatResources(resources) });
     this.timers.push(
-      setInterval(() => void this.heartbeat(), this.opts.heartbeatMs),
-      setInterval(() => void this.tick(), Math.min(500, this.opts.offerTtlMs / 2)),
+      setInterval(() => inBackground(this.log, 'heartbeat', () => this.heartbeat()), this.opts.heartbeatMs),
+      setInterval(() => inBackground(this.log, 'offer tick', () => this.tick()), Math.min(500, this.opts.offerTtlMs / 2)),
     );
     await this.maybeOffer();
   }
@@ -147,7 +148,7 @@ export class Executor {
       case 'decline':
         if (this.book.decline(call.offerId, call.refuseSeconds, this.now()) && call.refuseSeconds > 0) {
           clearTimeout(this.refuseTimer);
-          this.refuseTimer = setTimeout(() => void this.maybeOffer(), call.refuseSeconds * 1000 + 5);
+          this.refuseTimer = setTimeout(() => inBackground(this.log, 'offer after the refuse period', () => this.maybeOffer()), call.refuseSeconds * 1000 + 5);
         }
         return this.maybeOffer();
       case 'revive':
@@ -198,7 +199,7 @@ export class Executor {
       }
       const task = this.runningTask(info);
       this.tasks.set(info.taskId, task);
-      void this.run(task);
+      inBackground(this.log, `task ${info.taskId}`, () => this.run(task));
     }
     await this.maybeOffer();
   }
@@ -207,12 +208,12 @@ export class Executor {
     const spec = info.service!;
     const killedAs = this.killed.get(info.taskId);
     const instance = new ServiceInstance(info.taskId, spec, { ...this.opts.services, advertiseHost: this.opts.advertiseHost }, this.log, (status) =>
-      void this.serviceChanged(info, status),
+      inBackground(this.log, 'reporting a service instance', () => this.serviceChanged(info, status)),
     );
     this.services.set(info.taskId, { info, instance });
     this.log.info('starting a service instance', { service: spec.name, instance: spec.instance, url: instance.url });
     instance.start();
-    if (killedAs !== undefined) void instance.stop(killedAs);
+    if (killedAs !== undefined) inBackground(this.log, 'stopping a service instance', () => instance.stop(killedAs));
   }
 
   private async serviceChanged(info: TaskInfo, status: InstanceStatus): Promise<void> {
@@ -329,7 +330,7 @@ export class Executor {
     const service = this.services.get(id);
     if (service) {
       this.log.info('stopping a service instance', { task: id, service: service.info.service!.name, instance: service.info.service!.instance, reason });
-      void service.instance.stop(reason);
+      inBackground(this.log, 'stopping a service instance', () => service.instance.stop(reason));
       return;
     }
     for (const task of this.tasks.values()) {

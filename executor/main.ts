@@ -1,5 +1,6 @@
 /** Composition root of an executor process. */
 import { configOrExit } from '../common/config.js';
+import { guardProcess } from '../common/background.js';
 import { createLogger } from '../common/log.js';
 import { exitOnProcessArgs } from '../common/process-help.js';
 import { startMetricsServerOrExit, type MetricsServer } from '../common/metrics-server.js';
@@ -12,6 +13,8 @@ exitOnProcessArgs('executor');
 const config = configOrExit('executor', () => loadExecutorConfig(process.env));
 
 const log = createLogger({ proc: config.executorId });
+// Last resort: a rejection nobody handled is logged, and the process keeps serving.
+guardProcess(log);
 const metrics = new ExecutorMetrics();
 let metricsServer: MetricsServer | undefined;
 let service: ExecutorService | undefined;

@@ -7,6 +7,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { inBackground } from '../common/background.js';
 import type { ErrorCode } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import type { ServiceSpec, TaskState } from '../protocol/types.js';
@@ -56,7 +57,7 @@ export class ServiceInstance {
     const child = fork(MAIN, [`--service=${this.spec.name}/${this.spec.instance}`, `--port=${this.spec.port}`], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     this.child = child;
     child.on('message', (m: { listening?: boolean; error?: string; message?: string }) => {
-      if (m.listening) void this.awaitHealthy();
+      if (m.listening) inBackground(this.log, 'service health wait', () => this.awaitHealthy());
       else if (m.error === 'EADDRINUSE') this.end('TASK_FAILED', 'SERVICE_PORT_IN_USE', `port ${this.spec.port} on ${this.opts.advertiseHost} is taken by another process`);
       else this.end('TASK_FAILED', 'INTERNAL', `the instance could not listen: ${m.error}: ${m.message}`);
     });
@@ -83,7 +84,7 @@ export class ServiceInstance {
     while (!this.ended && !this.stopping) {
       if (await this.check()) {
         this.update({ state: 'TASK_RUNNING', healthy: true, message: `serving ${this.url}` });
-        this.timer = setInterval(() => void this.watch(), this.opts.healthIntervalMs);
+        this.timer = setInterval(() => inBackground(this.log, 'service health check', () => this.watch()), this.opts.healthIntervalMs);
         return;
       }
       if (Date.now() > deadline) {

@@ -1,6 +1,7 @@
 /** Composition root of the fileserver process. */
 import type { Server } from 'node:http';
 import { configOrExit } from '../common/config.js';
+import { guardProcess } from '../common/background.js';
 import { createLogger } from '../common/log.js';
 import { exitOnProcessArgs } from '../common/process-help.js';
 import { startMetricsServerOrExit } from '../common/metrics-server.js';
@@ -15,6 +16,8 @@ const SHUTDOWN_TIMEOUT_MS = 10_000;
 exitOnProcessArgs('fileserver');
 const config = configOrExit('fileserver', () => loadFileserverConfig(process.env));
 const log = createLogger({ proc: 'fileserver' });
+// Last resort: a rejection nobody handled is logged, and the process keeps serving.
+guardProcess(log);
 const metrics = new FileserverMetrics();
 const metricsServer = await startMetricsServerOrExit('fileserver', config.metrics, metrics, log);
 const app = createFileserverApp(config, log, metrics);

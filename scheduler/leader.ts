@@ -8,6 +8,7 @@
  * Events are handed in one batch at a time (the inbox is sequential), so handlers never
  * interleave with each other; timers run between batches.
  */
+import { inBackground } from '../common/background.js';
 import { describeError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { EMPTY, formatResources } from '../protocol/resources.js';
@@ -124,7 +125,7 @@ export class Leader {
   /** Starts the term: timers, then reconciliation with every live executor. */
   async start(): Promise<void> {
     const every = (ms: number, fn: () => Promise<void>) => {
-      const timer = this.every(ms, () => void this.guarded(fn));
+      const timer = this.every(ms, () => inBackground(this.log, 'leader timer', () => this.guarded(fn)));
       if (timer) this.timers.push(timer);
     };
     every(this.opts.revivePollMs, () => this.reviveIfWork());

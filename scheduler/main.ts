@@ -1,5 +1,6 @@
 /** Composition root of the scheduler process. */
 import { configOrExit } from '../common/config.js';
+import { guardProcess } from '../common/background.js';
 import { createLogger } from '../common/log.js';
 import { redactUrl } from '../common/redis.js';
 import { exitOnProcessArgs } from '../common/process-help.js';
@@ -12,6 +13,8 @@ import { startSchedulerService, type SchedulerService } from './scheduler-servic
 exitOnProcessArgs('scheduler');
 const config = configOrExit('scheduler', () => loadSchedulerConfig(process.env));
 const log = createLogger({ proc: 'scheduler', scheduler: config.schedulerId });
+// Last resort: a rejection nobody handled is logged, and the process keeps serving.
+guardProcess(log);
 
 // The metrics port first: a taken one stops the process before it can take the lead.
 let service: SchedulerService | undefined;

@@ -12,6 +12,7 @@
  * Reports arriving later (a slow executor, or one asked about an unknown task it listed in a
  * heartbeat) go through the same rules.
  */
+import { inBackground } from '../common/background.js';
 import { describeError } from '../common/errors.js';
 import { isTerminal, type TaskReport } from '../protocol/types.js';
 import { sourceHost } from './host-circuits.js';
@@ -51,7 +52,7 @@ export class Reconciler {
     this.waitingFor = new Set(liveExecutors);
     ctx.log.info('reconciling', { activeJobs: this.snapshot.length, executors: liveExecutors.length });
     for (const id of liveExecutors) ctx.send(id, { kind: 'reconcile', taskIds: tokens });
-    this.finishTimer = setTimeout(() => void this.finish('timeout'), ctx.opts.reconcileTimeoutMs);
+    this.finishTimer = setTimeout(() => inBackground(ctx.log, 'ending reconciliation', () => this.finish('timeout')), ctx.opts.reconcileTimeoutMs);
     if (this.waitingFor.size === 0) await this.finish('no executors');
   }
 
@@ -83,7 +84,7 @@ export class Reconciler {
         this.ctx.log.warn('could not reconcile a task', { executor: executorId, task: report.info.taskId, error: describeError(err) });
       }
     }
-    if (answerEpoch >= this.ctx.epoch && this.waitingFor.delete(executorId) && this.waitingFor.size === 0) void this.finish('all executors answered');
+    if (answerEpoch >= this.ctx.epoch && this.waitingFor.delete(executorId) && this.waitingFor.size === 0) inBackground(this.ctx.log, 'ending reconciliation', () => this.finish('all executors answered'));
   }
 
   private async adoptImages(executorId: string, report: TaskReport): Promise<void> {

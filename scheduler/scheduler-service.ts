@@ -6,6 +6,7 @@
  */
 import { hostname } from 'node:os';
 import { type RedisClient, queueKeys } from '../common/redis.js';
+import { inBackground } from '../common/background.js';
 import { describeError } from '../common/errors.js';
 import type { Keys } from '../common/keys.js';
 import type { Logger } from '../common/log.js';
@@ -83,7 +84,7 @@ export function startSchedulerService(config: Readonly<SchedulerConfig>, log: Lo
         keys.schedulerInbox,
         decodeEvent,
         async (events) => {
-          if (!lease.valid()) void depose('the lease could not be renewed in time');
+          if (!lease.valid()) inBackground(termLog, 'stepping down', () => depose('the lease could not be renewed in time'));
           await leader.handleEvents(events);
         },
         termLog,
@@ -103,9 +104,9 @@ export function startSchedulerService(config: Readonly<SchedulerConfig>, log: Lo
     if (ended()) return;
     inbox.start();
     current.timers.push(
-      setInterval(() => void renew(), Math.max(100, Math.floor(config.leaseTtlMs / 3))),
-      setInterval(() => void inbox.claimAbandoned(Math.max(5_000, config.leaseTtlMs * 2)).catch(() => undefined), 5_000),
-      setInterval(() => void publish(), 1_000),
+      setInterval(() => inBackground(termLog, 'renewing the lease', renew), Math.max(100, Math.floor(config.leaseTtlMs / 3))),
+      setInterval(() => inBackground(termLog, 'claiming abandoned events', () => inbox.claimAbandoned(Math.max(5_000, config.leaseTtlMs * 2))), 5_000),
+      setInterval(() => inBackground(termLog, 'publishing cluster state', publish), 1_000),
     );
     await leader.start();
     if (ended()) return;
@@ -168,11 +169,11 @@ export function startSchedulerService(config: Readonly<SchedulerConfig>, log: Lo
 
   // A released lease is announced on a channel so a standby takes over at once, not at its next poll.
   subscriber.subscribe(keys.leaderReleased).catch((err) => log.warn('cannot watch for lease releases', { error: describeError(err) }));
-  subscriber.on('message', () => void tryLead());
-  const pollTimer = setInterval(() => void tryLead(), Math.max(100, Math.floor(config.leaseTtlMs / 5)));
-  const presenceTimer = setInterval(() => void announce(), 1_000);
-  void tryLead();
-  void announce();
+  subscriber.on('message', () => inBackground(log, 'leader election', tryLead));
+  const pollTimer = setInterval(() => inBackground(log, 'leader election', tryLead), Math.max(100, Math.floor(config.leaseTtlMs / 5)));
+  const presenceTimer = setInterval(() => inBackground(log, 'announcing presence', announce), 1_000);
+  inBackground(log, 'leader election', tryLead);
+  inBackground(log, 'announcing presence', announce);
 
   return {
     schedulerId: config.schedulerId,
