@@ -106,6 +106,7 @@ export class EnvReader {
 
   /** Any REDIS_URL form (redis-url.ts); the problem quotes the URL with its passwords redacted. */
   redisUrl(name: string, fallback: string): string {
+    this.heard(name, fallback);
     const text = this.raw(name) ?? fallback;
     const problem = redisUrlProblem(text);
     if (problem === undefined) return text;

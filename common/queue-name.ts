@@ -17,7 +17,7 @@ export function queueNameProblem(name: string, source = 'QUEUE_NAME'): string | 
 
 /** QUEUE_NAME from the environment (default "images"), its problem recorded on the reader. */
 export function readQueueName(r: EnvReader): string {
-  const name = r.optionalString('QUEUE_NAME') ?? DEFAULT_QUEUE_NAME;
+  const name = r.string('QUEUE_NAME', DEFAULT_QUEUE_NAME);
   const problem = queueNameProblem(name);
   if (problem !== undefined) r.problem(problem);
   return name;
