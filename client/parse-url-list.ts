@@ -38,19 +38,38 @@ const TRAILING_COMMENT = /\s+#.*$/;
 type LineResult = { ok: true; url: string } | { ok: false; reason: string };
 
 export function parseUrlList(text: string, baseUrl: string): ParsedUrlList {
+  const lines = text.replace(/^\uFEFF/, '').split(/\r\n|\r|\n/);
+  return parseEntries(lines, baseUrl, (raw) => {
+    const trimmed = raw.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) return undefined;
+    return { shown: trimmed, candidate: trimmed.replace(TRAILING_COMMENT, '') };
+  });
+}
+
+/**
+ * A list given as an array (the library's `enqueue`): each item is one URL, so nothing is a
+ * comment or skipped silently; an empty item is invalid. `line` is the item's index + 1.
+ */
+export function parseUrlItems(items: readonly string[], baseUrl: string): ParsedUrlList {
+  return parseEntries(items, baseUrl, (raw) => ({ shown: raw.trim(), candidate: raw.trim() }));
+}
+
+/** Shared by both forms: `pick` says what of a line is the URL, or undefined to skip it. */
+function parseEntries(
+  lines: readonly string[],
+  baseUrl: string,
+  pick: (raw: string) => { shown: string; candidate: string } | undefined,
+): ParsedUrlList {
   const base = directoryUrl(baseUrl);
   const result: ParsedUrlList = { entries: [], invalid: [], duplicates: [] };
   const firstLineOf = new Map<string, number>();
-  const lines = text.replace(/^\uFEFF/, '').split(/\r\n|\r|\n/);
-
   lines.forEach((raw, index) => {
     const line = index + 1;
-    const trimmed = raw.trim();
-    if (trimmed === '' || trimmed.startsWith('#')) return;
-    const candidate = trimmed.replace(TRAILING_COMMENT, '');
-    const verdict = parseLine(candidate, base);
+    const picked = pick(raw);
+    if (picked === undefined) return;
+    const verdict = picked.candidate === '' ? ({ ok: false, reason: 'empty' } as const) : parseLine(picked.candidate, base);
     if (!verdict.ok) {
-      result.invalid.push({ line, text: trimmed, reason: verdict.reason });
+      result.invalid.push({ line, text: picked.shown, reason: verdict.reason });
       return;
     }
     const firstLine = firstLineOf.get(verdict.url);
