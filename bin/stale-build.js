@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 export const STAMP_FILE = 'dist/.build-stamp';
 /** tsconfig.json's "include". */
-export const SOURCE_DIRS = ['common', 'protocol', 'scheduler', 'executor', 'fileserver', 'client', 'cli', 'stack', 'bench', 'test'];
+export const SOURCE_DIRS = ['lib', 'dashboard', 'transport', 'common', 'protocol', 'scheduler', 'executor', 'fileserver', 'client', 'cli', 'stack', 'bench', 'test'];
 const SOURCE_FILE = /\.(ts|proto)$/;
 
 /** Why dist/ under `root` needs building, or undefined when it is current or cannot be built here. */

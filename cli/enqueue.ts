@@ -5,18 +5,15 @@
  * or bad input (see client/url-list-input.ts, shared with `batch`).
  */
 import { parseArgs } from 'node:util';
-import { Queue } from 'bullmq';
 import { loadClientConfig, type ClientConfig } from '../client/client-config.js';
-import { enqueueOnce } from '../client/enqueue-once.js';
 import { EnqueueError } from '../client/enqueue-urls.js';
 import { parseUrlList, type ParsedUrlList } from '../client/parse-url-list.js';
 import { firstUnderBase, noSchedulerWarning, nothingAnswersMessage, probeUrl, schedulerServes } from '../client/preflight.js';
 import { listLabel, noEntriesProblem, problemLines, readUrlList, UrlListError } from '../client/url-list-input.js';
 import { DEFAULT_QUEUE_NAME } from '../common/queue.js';
 import { ConfigError } from '../common/config.js';
-import { createLogger } from '../common/log.js';
-import type { ImageJobData } from '../common/queue.js';
-import { createRedis, redactUrl, redisAnswers, bullOptions, queueKeys } from '../common/redis.js';
+import { queueKeys, redactUrl, redisAnswers } from '../common/redis.js';
+import { Client } from '../lib/client.js';
 
 const USAGE = `usage: offer-invert enqueue [--again] [--no-check] <file>     (npm run enqueue -- <file>)
   <file>      one image URL per line; '#' starts a comment; '-' reads standard input.
@@ -84,16 +81,15 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function addJobs(config: Readonly<ClientConfig>, list: ParsedUrlList, again: boolean): Promise<number> {
-  const log = createLogger({ process: 'enqueue' });
-  // A finite retry budget: a Redis lost mid-run fails the CLI instead of hanging it forever.
-  const redis = createRedis(config.redisUrl, log, 'enqueue', { maxRetriesPerRequest: 3 });
-  const queue = new Queue<ImageJobData>(config.queueName, bullOptions(redis, config.queueName));
+  // The library's client: the CLI and a user's program add a list the same way.
+  const client = new Client(config, 'enqueue');
   try {
-    if (!(await schedulerServes(redis, queueKeys(redis, config.queueName)))) console.error(noSchedulerWarning(config.queueName));
-    const { added, existing, existingFailed } = await enqueueOnce(queue, redis, list.entries, config.jobPolicy, { again });
-    console.log(summary(config, list, added.map((job) => job.id ?? '?'), existing.length));
-    if (existingFailed.length > 0) {
-      console.log(`${existingFailed.length} of the ${existing.length} already there failed for good: npm run retry-failed runs the failed jobs again`);
+    if (!(await schedulerServes(client.redis, queueKeys(client.redis, config.queueName)))) console.error(noSchedulerWarning(config.queueName));
+    const { added, jobs, existingFailed } = await client.enqueueList(list, { again });
+    const existing = jobs.filter((j) => j.existing).length;
+    console.log(summary(config, list, added, existing));
+    if (existingFailed > 0) {
+      console.log(`${existingFailed} of the ${existing} already there failed for good: npm run retry-failed runs the failed jobs again`);
     }
     return 0;
   } catch (err) {
@@ -102,8 +98,7 @@ async function addJobs(config: Readonly<ClientConfig>, list: ParsedUrlList, agai
     console.error(`enqueue: failed after adding ${count} of ${list.entries.length} jobs to queue "${config.queueName}": ${why}`);
     return 1;
   } finally {
-    await queue.close();
-    await redis.quit().catch(() => redis.disconnect());
+    await client.close();
   }
 }
 

@@ -42,23 +42,43 @@ type LineResult = { ok: true; url: string } | { ok: false; reason: string };
  * an invalid line (a lenient decode would queue a different URL, with U+FFFD in it).
  */
 export function parseUrlList(input: string | Uint8Array, baseUrl: string): ParsedUrlList {
+  const lines = typeof input === 'string' ? input.replace(/^\uFEFF/, '').split(/\r\n|\r|\n/) : decodeLines(input);
+  return parseEntries(lines, baseUrl, (raw) => {
+    if (typeof raw !== 'string') return { shown: raw.shown.trim(), candidate: '', reason: 'not valid UTF-8' };
+    const trimmed = raw.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) return undefined;
+    return { shown: trimmed, candidate: trimmed.replace(TRAILING_COMMENT, '') };
+  });
+}
+
+/**
+ * A list given as an array (the library's `enqueue`): each item is one URL, so nothing is a
+ * comment or skipped silently; an empty item is invalid. `line` is the item's index + 1.
+ */
+export function parseUrlItems(items: readonly string[], baseUrl: string): ParsedUrlList {
+  return parseEntries(items, baseUrl, (raw) => ({ shown: raw.trim(), candidate: raw.trim() }));
+}
+
+/** What of a line is the URL (`candidate`), or why it cannot be one before parsing (`reason`). */
+interface PickedLine {
+  shown: string;
+  candidate: string;
+  reason?: string;
+}
+
+/** Shared by both forms: `pick` says what of a line is the URL, or undefined to skip it. */
+function parseEntries<T>(lines: readonly T[], baseUrl: string, pick: (raw: T) => PickedLine | undefined): ParsedUrlList {
   const base = directoryUrl(baseUrl);
   const result: ParsedUrlList = { entries: [], invalid: [], duplicates: [] };
   const firstLineOf = new Map<string, number>();
-  const lines = typeof input === 'string' ? input.replace(/^\uFEFF/, '').split(/\r\n|\r|\n/) : decodeLines(input);
-
   lines.forEach((raw, index) => {
     const line = index + 1;
-    if (typeof raw !== 'string') {
-      result.invalid.push({ line, text: raw.shown.trim(), reason: 'not valid UTF-8' });
-      return;
-    }
-    const trimmed = raw.trim();
-    if (trimmed === '' || trimmed.startsWith('#')) return;
-    const candidate = trimmed.replace(TRAILING_COMMENT, '');
-    const verdict = parseLine(candidate, base);
+    const picked = pick(raw);
+    if (picked === undefined) return;
+    const verdict: LineResult =
+      picked.reason !== undefined ? { ok: false, reason: picked.reason } : picked.candidate === '' ? { ok: false, reason: 'empty' } : parseLine(picked.candidate, base);
     if (!verdict.ok) {
-      result.invalid.push({ line, text: trimmed, reason: verdict.reason });
+      result.invalid.push({ line, text: picked.shown, reason: verdict.reason });
       return;
     }
     const firstLine = firstLineOf.get(verdict.url);
